@@ -1,0 +1,63 @@
+// What every C API entry point shares: the thread-local last error, the
+// exception firewall, and reading caller params structs of any struct_size.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "ernie.h"
+#include "util/error.h"
+
+namespace ernie::api {
+
+void set_last_error(const std::string& message);
+void clear_last_error();
+const char* last_error();
+
+// Runs `body` (returning ernie_status or void) and converts anything it throws
+// into a status and last-error message. Use in every fallible entry point.
+template <typename F>
+ernie_status guarded(const char* function, F&& body) noexcept {
+  try {
+    clear_last_error();
+    if constexpr (std::is_void_v<decltype(body())>) {
+      body();
+      return ERNIE_OK;
+    } else {
+      return body();
+    }
+  } catch (const Error& e) {
+    set_last_error(e.what());
+    return e.status();
+  } catch (const std::bad_alloc&) {
+    set_last_error(std::string(function) + ": out of memory");
+    return ERNIE_E_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    set_last_error(std::string(function) + ": internal error: " + e.what());
+    return ERNIE_E_INTERNAL;
+  } catch (...) {
+    set_last_error(std::string(function) + ": internal error");
+    return ERNIE_E_INTERNAL;
+  }
+}
+
+// Copies a caller's params struct into `out` (already holding defaults),
+// honouring the caller's struct_size: an older, smaller struct keeps the
+// defaults for fields it lacks; a larger one (newer header) is accepted when
+// its struct_size is at least the first field.
+template <typename T>
+void read_params(const T* in, T* out, const char* what) {
+  if (!in) return;
+  ERNIE_CHECK(in->struct_size >= sizeof(size_t) && in->struct_size <= (1u << 16),
+              ERNIE_E_INVALID_ARGUMENT, "%s: struct_size %zu is invalid (call the *_init function first)",
+              what, in->struct_size);
+  size_t n = in->struct_size < sizeof(T) ? in->struct_size : sizeof(T);
+  std::memcpy(static_cast<void*>(out), in, n);
+  out->struct_size = sizeof(T);
+}
+
+#define ERNIE_REQUIRE_ARG(cond, ...) ERNIE_CHECK((cond), ERNIE_E_INVALID_ARGUMENT, __VA_ARGS__)
+
+}  // namespace ernie::api

@@ -1,0 +1,85 @@
+// The platform layer: every operating-system call the core makes (files,
+// memory mapping, dynamic loading, CPU topology) goes through this folder, so a
+// Windows or macOS port replaces these files and nothing else.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace ernie {
+
+// A read-only view of a whole file: memory-mapped, or read into memory.
+class MappedFile {
+ public:
+  // Throws ernie::Error(ERNIE_E_IO) with the path and the OS reason.
+  static std::unique_ptr<MappedFile> open(const std::string& path, bool use_mmap);
+  ~MappedFile();
+  const uint8_t* data() const { return data_; }
+  uint64_t size() const { return size_; }
+  // Re-checks that the file on disk still has the size and identity it had at
+  // open, so a file truncated or replaced under a mapping is detected.
+  bool unchanged_on_disk() const;
+
+ private:
+  MappedFile() = default;
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+  bool mapped_ = false;
+  std::string path_;
+  uint64_t device_ = 0, inode_ = 0;
+};
+
+// Sequential and positional file I/O with errors as ernie::Error(ERNIE_E_IO).
+class File {
+ public:
+  enum class Mode { Read, WriteNew };
+  File(const std::string& path, Mode mode);
+  ~File();
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  uint64_t size() const;
+  // Reads exactly n bytes at offset or throws (ERNIE_E_INVALID_MODEL on EOF).
+  void read_at(uint64_t offset, void* dst, size_t n) const;
+  void write_at(uint64_t offset, const void* src, size_t n);
+  void sync();
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+// Writes through a temporary file next to `final_path`; commit() flushes it
+// and renames it into place. Destroyed without commit(), it removes the temp.
+class AtomicFile {
+ public:
+  explicit AtomicFile(const std::string& final_path);
+  ~AtomicFile();
+  File& file() { return *file_; }
+  void commit();
+
+ private:
+  std::string final_path_, temp_path_;
+  std::unique_ptr<File> file_;
+  bool committed_ = false;
+};
+
+bool path_exists(const std::string& path);
+bool is_directory(const std::string& path);
+std::string path_join(const std::string& dir, const std::string& name);
+// Whole small file into a string; refuses files above max_bytes (ERNIE_E_INVALID_MODEL).
+std::string read_small_file(const std::string& path, uint64_t max_bytes);
+
+int physical_core_count();
+// Resident set size of this process now and at its peak, in bytes (0 if unknown).
+uint64_t current_rss_bytes();
+uint64_t peak_rss_bytes();
+
+// Dynamic libraries (the CUDA backend plugin).
+void* library_open(const std::string& path, std::string* error);
+void* library_symbol(void* library, const char* name);
+void library_close(void* library);
+
+}  // namespace ernie

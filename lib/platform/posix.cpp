@@ -1,0 +1,239 @@
+// POSIX (Linux) implementation of platform.h.
+#include "platform/platform.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "util/error.h"
+
+namespace ernie {
+namespace {
+
+[[noreturn]] void io_fail(const std::string& what, const std::string& path) {
+  ERNIE_FAIL(ERNIE_E_IO, "%s '%s': %s", what.c_str(), path.c_str(), std::strerror(errno));
+}
+
+}  // namespace
+
+std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, bool use_mmap) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) io_fail("cannot open", path);
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    ::close(fd);
+    io_fail("cannot stat", path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    ERNIE_FAIL(ERNIE_E_IO, "'%s' is not a regular file", path.c_str());
+  }
+  std::unique_ptr<MappedFile> f(new MappedFile());
+  f->path_ = path;
+  f->size_ = static_cast<uint64_t>(st.st_size);
+  f->device_ = static_cast<uint64_t>(st.st_dev);
+  f->inode_ = static_cast<uint64_t>(st.st_ino);
+  if (f->size_ == 0) {
+    ::close(fd);
+    return f;
+  }
+  if (use_mmap) {
+    void* p = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      io_fail("cannot map", path);
+    }
+    f->data_ = static_cast<const uint8_t*>(p);
+    f->mapped_ = true;
+  } else {
+    auto* buf = static_cast<uint8_t*>(std::malloc(f->size_));
+    if (!buf) {
+      ::close(fd);
+      ERNIE_FAIL(ERNIE_E_OUT_OF_MEMORY, "cannot allocate %llu bytes to read '%s'",
+                 static_cast<unsigned long long>(f->size_), path.c_str());
+    }
+    uint64_t done = 0;
+    while (done < f->size_) {
+      ssize_t r = ::pread(fd, buf + done, f->size_ - done, static_cast<off_t>(done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        std::free(buf);
+        ::close(fd);
+        io_fail("cannot read", path);
+      }
+      done += static_cast<uint64_t>(r);
+    }
+    f->data_ = buf;
+  }
+  ::close(fd);
+  return f;
+}
+
+MappedFile::~MappedFile() {
+  if (!data_) return;
+  if (mapped_) {
+    munmap(const_cast<uint8_t*>(data_), size_);
+  } else {
+    std::free(const_cast<uint8_t*>(data_));
+  }
+}
+
+bool MappedFile::unchanged_on_disk() const {
+  struct stat st {};
+  if (stat(path_.c_str(), &st) != 0) return false;
+  return static_cast<uint64_t>(st.st_size) == size_ && static_cast<uint64_t>(st.st_dev) == device_ &&
+         static_cast<uint64_t>(st.st_ino) == inode_;
+}
+
+File::File(const std::string& path, Mode mode) : path_(path) {
+  int flags = mode == Mode::Read ? O_RDONLY : (O_WRONLY | O_CREAT | O_TRUNC);
+  fd_ = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+  if (fd_ < 0) io_fail(mode == Mode::Read ? "cannot open" : "cannot create", path);
+}
+
+File::~File() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+uint64_t File::size() const {
+  struct stat st {};
+  if (fstat(fd_, &st) != 0) io_fail("cannot stat", path_);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+void File::read_at(uint64_t offset, void* dst, size_t n) const {
+  auto* p = static_cast<uint8_t*>(dst);
+  while (n > 0) {
+    ssize_t r = ::pread(fd_, p, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) io_fail("cannot read", path_);
+    if (r == 0) {
+      ERNIE_FAIL(ERNIE_E_INVALID_MODEL, "'%s' is truncated (unexpected end of file at byte %llu)",
+                 path_.c_str(), static_cast<unsigned long long>(offset));
+    }
+    p += r;
+    n -= static_cast<size_t>(r);
+    offset += static_cast<uint64_t>(r);
+  }
+}
+
+void File::write_at(uint64_t offset, const void* src, size_t n) {
+  auto* p = static_cast<const uint8_t*>(src);
+  while (n > 0) {
+    ssize_t r = ::pwrite(fd_, p, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) io_fail("cannot write", path_);
+    p += r;
+    n -= static_cast<size_t>(r);
+    offset += static_cast<uint64_t>(r);
+  }
+}
+
+void File::sync() {
+  if (fsync(fd_) != 0) io_fail("cannot flush", path_);
+}
+
+AtomicFile::AtomicFile(const std::string& final_path)
+    : final_path_(final_path),
+      temp_path_(final_path + ".tmp." + std::to_string(static_cast<long>(getpid()))) {
+  file_ = std::make_unique<File>(temp_path_, File::Mode::WriteNew);
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) {
+    file_.reset();
+    ::unlink(temp_path_.c_str());
+  }
+}
+
+void AtomicFile::commit() {
+  file_->sync();
+  file_.reset();
+  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+    int e = errno;
+    ::unlink(temp_path_.c_str());
+    errno = e;
+    io_fail("cannot rename the packed file into", final_path_);
+  }
+  committed_ = true;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string path_join(const std::string& dir, const std::string& name) {
+  if (dir.empty() || dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+std::string read_small_file(const std::string& path, uint64_t max_bytes) {
+  File f(path, File::Mode::Read);
+  uint64_t n = f.size();
+  ERNIE_CHECK(n <= max_bytes, ERNIE_E_INVALID_MODEL, "'%s' is %llu bytes, more than the %llu allowed",
+              path.c_str(), static_cast<unsigned long long>(n), static_cast<unsigned long long>(max_bytes));
+  std::string s(n, '\0');
+  if (n) f.read_at(0, s.data(), n);
+  return s;
+}
+
+int physical_core_count() {
+  // Count distinct (package, core) pairs; fall back to logical CPUs.
+  std::set<std::pair<int, int>> cores;
+  unsigned n = std::thread::hardware_concurrency();
+  for (unsigned cpu = 0; cpu < n; ++cpu) {
+    std::string base = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    std::ifstream pkg(base + "physical_package_id"), core(base + "core_id");
+    int p = -1, c = -1;
+    if (!(pkg >> p) || !(core >> c)) return n > 0 ? static_cast<int>(n) : 1;
+    cores.insert({p, c});
+  }
+  return cores.empty() ? 1 : static_cast<int>(cores.size());
+}
+
+uint64_t current_rss_bytes() {
+  std::ifstream f("/proc/self/statm");
+  uint64_t pages_total = 0, pages_rss = 0;
+  if (!(f >> pages_total >> pages_rss)) return 0;
+  return pages_rss * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+uint64_t peak_rss_bytes() {
+  struct rusage ru {};
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+}
+
+void* library_open(const std::string& path, std::string* error) {
+  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h && error) {
+    const char* e = dlerror();
+    *error = e ? e : "unknown dlopen error";
+  }
+  return h;
+}
+
+void* library_symbol(void* library, const char* name) { return dlsym(library, name); }
+
+void library_close(void* library) {
+  if (library) dlclose(library);
+}
+
+}  // namespace ernie

@@ -1,0 +1,37 @@
+// Shared helpers of the test suite: paths, temporary directories, golden
+// data, and packed copies of the golden checkpoints.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace test {
+
+// tests/data/<name>
+std::string data_path(const std::string& name);
+
+// A fresh directory under the system temp dir, removed with its contents.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The golden checkpoint tests/data/<name> packed with ernie_pack (once per
+// test run, cached in a temp dir that lives until the process exits).
+const std::string& packed_golden(const std::string& name);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+std::vector<float> read_f32(const std::string& path);
+
+}  // namespace test
