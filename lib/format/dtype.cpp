@@ -1,0 +1,128 @@
+#include "format/dtype.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace ernie {
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "f32";
+    case DType::F16: return "f16";
+    case DType::BF16: return "bf16";
+  }
+  return "?";
+}
+
+bool dtype_known(uint32_t raw) { return raw <= static_cast<uint32_t>(DType::BF16); }
+
+uint64_t dtype_row_bytes(DType t, uint64_t cols) {
+  switch (t) {
+    case DType::F32: return cols * 4;
+    case DType::F16:
+    case DType::BF16: return cols * 2;
+  }
+  return 0;
+}
+
+float bf16_to_f32(uint16_t v) {
+  uint32_t bits = static_cast<uint32_t>(v) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t f32_to_bf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);  // quiet NaN
+  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest even
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float f16_to_f32(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalize
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400u) == 0);
+      bits = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | (mant & 0x3ffu) << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | mant << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t f32_to_f16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  uint32_t absbits = bits & 0x7fffffffu;
+  if (absbits > 0x7f800000u) return sign | 0x7e00u;        // NaN
+  if (absbits >= 0x477ff000u) return sign | 0x7c00u;       // overflow (incl. inf) -> inf
+  if (absbits < 0x38800000u) {                             // subnormal or zero in f16
+    if (absbits < 0x33000000u) return sign;                // rounds to zero
+    uint32_t exp = absbits >> 23;
+    uint32_t mant = (absbits & 0x7fffffu) | 0x800000u;
+    // value = mant * 2^(exp-150); f16 subnormal unit = 2^-24 -> q = mant * 2^(exp-126)
+    uint32_t rshift = 126 - exp;
+    uint32_t q = mant >> rshift;
+    uint32_t rem = mant & ((1u << rshift) - 1);
+    uint32_t halfway = 1u << (rshift - 1);
+    if (rem > halfway || (rem == halfway && (q & 1u))) ++q;
+    return sign | static_cast<uint16_t>(q);
+  }
+  uint32_t exp = (absbits >> 23) - 127 + 15;
+  uint32_t mant = absbits & 0x7fffffu;
+  uint32_t h = exp << 10 | mant >> 13;
+  uint32_t rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // may carry into exponent: correct
+  return sign | static_cast<uint16_t>(h);
+}
+
+void convert_to_f32(DType from, const void* src, float* dst, size_t n) {
+  switch (from) {
+    case DType::F32: std::memcpy(dst, src, n * 4); return;
+    case DType::F16: {
+      auto* s = static_cast<const uint16_t*>(src);
+      for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
+      return;
+    }
+    case DType::BF16: {
+      auto* s = static_cast<const uint16_t*>(src);
+      for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+      return;
+    }
+  }
+}
+
+void convert_from_f32(DType to, const float* src, void* dst, size_t n) {
+  switch (to) {
+    case DType::F32: std::memcpy(dst, src, n * 4); return;
+    case DType::F16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (size_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
+      return;
+    }
+    case DType::BF16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
+      return;
+    }
+  }
+}
+
+}  // namespace ernie

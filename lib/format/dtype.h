@@ -1,0 +1,35 @@
+// Storage types of tensors in the packed format. Numbering is part of the
+// file format (docs/format.md): never renumber; quantized types take 16+.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ernie {
+
+enum class DType : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  BF16 = 2,
+};
+
+// Name as written in docs and CLI output ("f32", "f16", "bf16"); "?" if unknown.
+const char* dtype_name(DType t);
+// True for a value this build knows (a file may name a type from the future).
+bool dtype_known(uint32_t raw);
+// Bytes of one row of `cols` elements; 0 if `cols` is not a valid row length
+// for the type (quantized types need whole blocks).
+uint64_t dtype_row_bytes(DType t, uint64_t cols);
+
+// Scalar conversions (round to nearest even, NaN preserved).
+float bf16_to_f32(uint16_t v);
+uint16_t f32_to_bf16(float v);
+float f16_to_f32(uint16_t v);
+uint16_t f32_to_f16(float v);
+
+// Converts `n` elements of `src` (type `from`) to f32.
+void convert_to_f32(DType from, const void* src, float* dst, size_t n);
+// Converts `n` f32 elements to `to` (F32, F16 or BF16).
+void convert_from_f32(DType to, const float* src, void* dst, size_t n);
+
+}  // namespace ernie
