@@ -1,0 +1,24 @@
+// What the opaque handles of ernie.h are.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "model/model.h"
+#include "model/session.h"
+
+// A model is reference counted: the caller's handle holds one reference and
+// every session one more, so ernie_model_free before the last
+// ernie_session_free only drops the caller's reference.
+struct ernie_model {
+  std::unique_ptr<ernie::Model> impl;
+  std::atomic<int> refs{1};
+  void release() {
+    if (refs.fetch_sub(1) == 1) delete this;
+  }
+};
+
+struct ernie_session {
+  ernie_model* owner;
+  std::unique_ptr<ernie::Session> impl;
+};

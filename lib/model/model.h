@@ -1,0 +1,53 @@
+// A loaded model: the packed file, its config, tokenizer, bound weights and
+// the backend runtime prepared for them. Immutable after load, so any number
+// of sessions may use it from any threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backends/backend.h"
+#include "format/packed_file.h"
+#include "model/config.h"
+#include "model/weights.h"
+#include "tokenizer/tokenizer.h"
+#include "util/logger.h"
+
+namespace ernie {
+
+struct ModelLoadOptions {
+  int n_threads = 0;  // 0: physical cores
+  bool use_mmap = true;
+  std::string backend = "auto";
+  ProgressCallback progress;
+  Logger logger;
+};
+
+class Model {
+ public:
+  // Throws ernie::Error (see PackedFile::open, bind_weights, Tokenizer).
+  static std::unique_ptr<Model> load(const std::string& path, const ModelLoadOptions& options);
+
+  const ModelConfig& config() const { return weights_.config; }
+  const ModelWeights& weights() const { return weights_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const PackedFile& file() const { return *file_; }
+  const ModelRuntime& runtime() const { return *runtime_; }
+  const std::string& backend_name() const { return backend_name_; }
+  const Logger& logger() const { return logger_; }
+  int n_threads() const { return n_threads_; }
+  const std::string& chat_template() const { return chat_template_; }
+
+ private:
+  Model() = default;
+  std::unique_ptr<PackedFile> file_;
+  ModelWeights weights_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<ModelRuntime> runtime_;
+  std::string backend_name_;
+  std::string chat_template_;
+  Logger logger_;
+  int n_threads_ = 1;
+};
+
+}  // namespace ernie

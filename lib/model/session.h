@@ -1,0 +1,49 @@
+// A session: one sequence's context (KV cache) over a shared model, and the
+// logits of the last evaluation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "backends/backend.h"
+#include "util/thread_pool.h"
+
+namespace ernie {
+
+class Model;
+
+struct SessionOptions {
+  int64_t n_ctx = 0;    // 0: min(model max, 4096)
+  int64_t n_batch = 512;
+  int n_threads = 0;    // 0: the model's
+};
+
+class Session {
+ public:
+  Session(const Model& model, const SessionOptions& options);
+  ~Session();
+
+  // Appends tokens and runs the model. Checks everything first, so a refused
+  // call leaves the session unchanged. Throws ERNIE_E_INVALID_ARGUMENT,
+  // ERNIE_E_CONTEXT_FULL, ERNIE_E_OUT_OF_MEMORY.
+  void eval(const int32_t* tokens, size_t n_tokens, bool all_logits);
+  // Logits of token `index` of the last eval (negative counts from the end).
+  const float* logits(int64_t index) const;
+  void truncate(int64_t n_keep);
+
+  int64_t n_past() const { return n_past_; }
+  int64_t n_ctx() const { return state_->n_ctx(); }
+  const Model& model() const { return model_; }
+
+ private:
+  const Model& model_;
+  std::unique_ptr<SessionState> state_;
+  std::unique_ptr<ThreadPool> pool_;
+  int64_t n_past_ = 0;
+  std::vector<float> logits_;  // [rows][vocab]
+  int64_t last_n_tokens_ = 0;  // tokens in the last eval
+  bool last_all_ = false;      // logits_ holds every token of it, or only the last
+};
+
+}  // namespace ernie

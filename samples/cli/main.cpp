@@ -1,0 +1,58 @@
+// ernie: the command-line tool of the ernie SDK. Each subcommand lives in its
+// own cmd_*.cpp file and uses only the public C API (ernie.h).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli_args.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: ernie <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  pack <hf_dir> -o FILE [--type f32|f16|bf16] [--threads N] [--quiet]\n"
+    "                      convert a Hugging Face ERNIE 4.5 checkpoint into a packed model\n"
+    "  info -m FILE [--verify] [--json]\n"
+    "                      configuration, tensor count, sizes and memory estimate\n"
+    "  tokenize -m FILE --text STR [--no-parse-special] [--json]\n"
+    "                      token ids of a text, on one line\n"
+    "  logits -m FILE --ids 1,5,17 -o OUT.f32 [--threads N] [--batch N]\n"
+    "                      logits of every position, float32 [T, vocab] little-endian\n"
+    "  version             library version\n"
+    "\n"
+    "Errors print one line on stderr; exit codes are listed in docs/cli.md.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs("ernie: usage error: no command given (see ernie --help)\n", stderr);
+    return cli::kExitUsage;
+  }
+  if (!std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::string cmd = argv[1];
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  try {
+    if (cmd == "pack") return cli::cmd_pack(rest);
+    if (cmd == "info") return cli::cmd_info(rest);
+    if (cmd == "tokenize") return cli::cmd_tokenize(rest);
+    if (cmd == "logits") return cli::cmd_logits(rest);
+    if (cmd == "version" || cmd == "--version") {
+      std::printf("ernie %s (ABI %u)\n", ernie_version_string(), ernie_abi_version());
+      return 0;
+    }
+    cli::usage_error("unknown command '" + cmd + "' (see ernie --help)");
+  } catch (const cli::Failure& f) {
+    std::fprintf(stderr, "ernie %s: %s\n", cmd.c_str(), f.what());
+    return f.code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ernie %s: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,95 @@
+// The `ernie` command-line tool end to end: pack, info, tokenize, logits, and
+// the error contract (one line on stderr, exit code 1..125, never a signal).
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "support/test_util.h"
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+Run run(const std::string& args) {
+  test::TempDir dir;
+  std::string cmd = std::string(ERNIE_CLI_PATH) + " " + args + " >" + dir.file("out") + " 2>" + dir.file("err");
+  int status = std::system(cmd.c_str());
+  Run r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+  r.out = test::read_file(dir.file("out"));
+  r.err = test::read_file(dir.file("err"));
+  return r;
+}
+
+void check_error(const Run& r, const std::string& fragment) {
+  CAPTURE(r.err);
+  CHECK(r.code >= 1);
+  CHECK(r.code <= 125);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.find(fragment) != std::string::npos);
+  CHECK(r.out.empty());
+}
+
+}  // namespace
+
+TEST_CASE("cli: pack then logits reproduces the golden logits") {
+  test::TempDir dir;
+  const std::string model = dir.file("m.ernie");
+  Run p = run("pack " + test::data_path("tiny-moe-b") + " -o " + model + " --quiet");
+  REQUIRE_MESSAGE(p.code == 0, p.err);
+  Run l = run("logits --ids 1,5,17,200,33 -o " + dir.file("l.f32") + " -m " + model);  // flags in any order
+  REQUIRE_MESSAGE(l.code == 0, l.err);
+  auto got = test::read_f32(dir.file("l.f32"));
+  auto ref = test::read_f32(test::data_path("tiny-moe-b/golden/logits_1.f32"));
+  REQUIRE(got.size() == ref.size());
+  const size_t vocab = 800;
+  for (size_t t = 0; t < 5; ++t) {
+    float max_ref = 0, max_diff = 0;
+    for (size_t v = 0; v < vocab; ++v) {
+      max_ref = std::max(max_ref, std::fabs(ref[t * vocab + v]));
+      max_diff = std::max(max_diff, std::fabs(got[t * vocab + v] - ref[t * vocab + v]));
+    }
+    CHECK(max_diff <= 1e-3f * max_ref);
+  }
+}
+
+TEST_CASE("cli: info, tokenize and their --json forms") {
+  const std::string& model = test::packed_golden("tiny-moe-a");
+  Run i = run("info -m " + model);
+  REQUIRE(i.code == 0);
+  CHECK(i.out.find("Ernie4_5_MoeForCausalLM") != std::string::npos);
+  Run ij = run("info --verify --json -m " + model);
+  REQUIRE(ij.code == 0);
+  CHECK(ij.out.front() == '{');
+  CHECK(ij.out.find("\"verified\": true") != std::string::npos);
+  CHECK(std::count(ij.out.begin(), ij.out.end(), '\n') == 1);
+  Run t = run("tokenize -m " + model + " --text 'Hello world'");
+  REQUIRE(t.code == 0);
+  CHECK(t.out == "556 603 557 369 559 295 287 568 567\n");
+  Run tj = run("tokenize --json -m " + model + " --text 'Hello world'");
+  CHECK(tj.out == "[556, 603, 557, 369, 559, 295, 287, 568, 567]\n");
+}
+
+TEST_CASE("cli: errors are one line and an exit code, never a crash") {
+  test::TempDir dir;
+  check_error(run(""), "usage");
+  check_error(run("frobnicate"), "unknown command");
+  check_error(run("info"), "missing required flag -m");
+  check_error(run("info -m /nonexistent.ernie"), "/nonexistent.ernie");
+  check_error(run("info -m " + test::packed_golden("tiny-dense") + " --bogus"), "unknown flag --bogus");
+  check_error(run("logits -m " + test::packed_golden("tiny-dense") + " --ids 1,x -o " + dir.file("o")), "--ids");
+  check_error(run("logits -m " + test::packed_golden("tiny-dense") + " --ids 1,99999 -o " + dir.file("o")),
+              "outside the vocabulary");
+  check_error(run("pack " + dir.path().string() + " -o " + dir.file("x.ernie")), "config.json");
+  check_error(run("pack " + test::data_path("tiny-dense") + " -o " + dir.file("x.ernie") + " --type q9"), "--type");
+  test::write_file(dir.file("garbage.ernie"), std::string(300, 'x'));
+  check_error(run("info -m " + dir.file("garbage.ernie")), "not an ernie packed model");
+}
