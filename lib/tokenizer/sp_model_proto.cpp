@@ -5,6 +5,10 @@
 namespace ernie {
 namespace {
 
+constexpr uint64_t kPiecesField = 1;
+constexpr uint64_t kNormalizerSpecField = 3;
+constexpr uint64_t kAddDummyPrefixField = 3;  // inside NormalizerSpec
+
 // Protobuf wire format: each field is a varint key (field_number << 3 | wire
 // type) followed by a varint (0), 8 bytes (1), a length-prefixed blob (2) or
 // 4 bytes (5).
@@ -49,7 +53,7 @@ void for_each_piece(std::string_view proto, F&& fn) {
   while (!r.done()) {
     uint64_t key = r.varint();
     auto wire = static_cast<uint32_t>(key & 7);
-    if ((key >> 3) == 1 && wire == 2) {
+    if ((key >> 3) == kPiecesField && wire == 2) {
       uint64_t len = r.varint();
       size_t begin = r.pos;
       r.skip(len);
@@ -89,7 +93,78 @@ SpPiece parse_piece(std::string_view proto, size_t begin, size_t size, size_t* t
   return p;
 }
 
+void append_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+// Calls fn(field, wire, value_begin, value_end, field_begin) for each
+// top-level field of `msg`.
+template <typename F>
+void for_each_field(std::string_view msg, F&& fn) {
+  Reader r{msg};
+  while (!r.done()) {
+    size_t field_begin = r.pos;
+    uint64_t key = r.varint();
+    auto wire = static_cast<uint32_t>(key & 7);
+    size_t value_begin = r.pos;
+    if (wire == 2) {
+      uint64_t len = r.varint();
+      value_begin = r.pos;
+      r.skip(len);
+    } else {
+      r.skip_value(wire);
+    }
+    fn(key >> 3, wire, value_begin, r.pos, field_begin);
+  }
+}
+
 }  // namespace
+
+bool sp_adds_dummy_prefix(std::string_view proto) {
+  bool adds = true;  // the proto2 default
+  for_each_field(proto, [&](uint64_t field, uint32_t wire, size_t b, size_t e, size_t) {
+    if (field != kNormalizerSpecField || wire != 2) return;
+    std::string_view spec = proto.substr(b, e - b);
+    for_each_field(spec, [&](uint64_t f, uint32_t w, size_t vb, size_t, size_t) {
+      if (f == kAddDummyPrefixField && w == 0) {
+        Reader r{spec, vb};
+        adds = r.varint() != 0;  // the last occurrence wins, as in protobuf
+      }
+    });
+  });
+  return adds;
+}
+
+std::string sp_without_dummy_prefix(std::string_view proto) {
+  // Rewrite the NormalizerSpec with "add_dummy_prefix: false" appended; for a
+  // scalar field protobuf keeps the last value it reads.
+  std::string out;
+  bool seen = false;
+  for_each_field(proto, [&](uint64_t field, uint32_t wire, size_t b, size_t e, size_t fb) {
+    if (field != kNormalizerSpecField || wire != 2) {
+      out.append(proto.substr(fb, e - fb));
+      return;
+    }
+    seen = true;
+    std::string spec(proto.substr(b, e - b));
+    append_varint(spec, kAddDummyPrefixField << 3);
+    spec.push_back('\0');
+    append_varint(out, kNormalizerSpecField << 3 | 2);
+    append_varint(out, spec.size());
+    out += spec;
+  });
+  if (!seen) {
+    append_varint(out, kNormalizerSpecField << 3 | 2);
+    append_varint(out, 2);
+    append_varint(out, kAddDummyPrefixField << 3);
+    out.push_back('\0');
+  }
+  return out;
+}
 
 std::vector<SpPiece> sp_list_pieces(std::string_view proto) {
   std::vector<SpPiece> pieces;

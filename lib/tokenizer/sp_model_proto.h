@@ -33,4 +33,12 @@ std::vector<SpPiece> sp_list_pieces(std::string_view model_proto);
 // so "<|im_end|>" typed by a user tokenizes as ordinary characters.
 std::string sp_demote_user_defined(std::string_view model_proto);
 
+// Whether the normalizer prepends a "▁" to the text (add_dummy_prefix,
+// default true).
+bool sp_adds_dummy_prefix(std::string_view model_proto);
+
+// Returns a copy of the proto with add_dummy_prefix = false, so text can be
+// encoded in stretches without each stretch gaining a leading "▁".
+std::string sp_without_dummy_prefix(std::string_view model_proto);
+
 }  // namespace ernie

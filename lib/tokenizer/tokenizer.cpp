@@ -26,17 +26,17 @@ Tokenizer::Tokenizer(std::string_view model_proto, std::vector<AddedToken> added
   std::vector<SpPiece> pieces = sp_list_pieces(model_proto);
   ERNIE_CHECK(!pieces.empty(), ERNIE_E_INVALID_MODEL, "tokenizer model: no pieces");
   sp_ = load_sp(model_proto);
-  sp_literal_ = load_sp(sp_demote_user_defined(model_proto));
+  sp_plain_ = load_sp(sp_without_dummy_prefix(sp_demote_user_defined(model_proto)));
+  dummy_prefix_ = sp_adds_dummy_prefix(model_proto);
   n_pieces_ = sp_->GetPieceSize();
   ERNIE_CHECK(n_pieces_ == static_cast<int32_t>(pieces.size()), ERNIE_E_INVALID_MODEL,
               "tokenizer model: piece count mismatch");
   special_.resize(static_cast<size_t>(n_pieces_));
   for (int32_t i = 0; i < n_pieces_; ++i) {
-    auto t = pieces[static_cast<size_t>(i)].type;
-    special_[static_cast<size_t>(i)] = t == SpPieceType::Control || t == SpPieceType::UserDefined;
+    const auto& p = pieces[static_cast<size_t>(i)];
+    special_[static_cast<size_t>(i)] = p.type == SpPieceType::Control || p.type == SpPieceType::UserDefined;
+    if (p.type == SpPieceType::UserDefined && !p.text.empty()) specials_.push_back({p.text, i});
   }
-  // Added tokens that are already user-defined pieces are matched by
-  // SentencePiece itself; the rest are split out of the text here.
   for (auto& a : added_tokens) {
     ERNIE_CHECK(a.id >= 0 && a.id < n_pieces_, ERNIE_E_INVALID_MODEL,
                 "tokenizer: added token '%s' has id %d outside the vocabulary (%d pieces)",
@@ -45,56 +45,80 @@ Tokenizer::Tokenizer(std::string_view model_proto, std::vector<AddedToken> added
                 "tokenizer: added token %d has empty or invalid text", a.id);
     special_[static_cast<size_t>(a.id)] = true;
     const auto& p = pieces[static_cast<size_t>(a.id)];
-    bool sp_matches = p.type == SpPieceType::UserDefined && p.text == a.content;
-    if (!sp_matches && p.type != SpPieceType::Control) added_.push_back(std::move(a));
+    if (p.type == SpPieceType::UserDefined && p.text == a.content) continue;  // already matched
+    specials_.push_back({a.content, a.id});
+    if (p.text != a.content) added_.push_back(std::move(a));
   }
   // Longest first, so a token that is a prefix of another never wins.
-  std::sort(added_.begin(), added_.end(),
-            [](const AddedToken& x, const AddedToken& y) { return x.content.size() > y.content.size(); });
+  std::stable_sort(specials_.begin(), specials_.end(),
+                   [](const Special& x, const Special& y) { return x.text.size() > y.text.size(); });
+  for (const auto& sp : specials_) special_first_byte_[static_cast<uint8_t>(sp.text[0])] = true;
 }
 
 Tokenizer::~Tokenizer() = default;
 
-std::vector<int32_t> Tokenizer::encode_plain(std::string_view text, bool parse_special) const {
+const Tokenizer::Special* Tokenizer::match_special(std::string_view text, size_t pos) const {
+  if (!special_first_byte_[static_cast<uint8_t>(text[pos])]) return nullptr;
+  for (const auto& sp : specials_) {
+    if (text.compare(pos, sp.text.size(), sp.text) == 0) return &sp;
+  }
+  return nullptr;
+}
+
+// SentencePiece prepends "▁" to a whole text (add_dummy_prefix); stretches
+// are encoded without it, so the first stretch gets it here, even when empty
+// (a text that starts with a special token starts with a lone "▁").
+void Tokenizer::encode_stretch(const std::string& text, bool first, std::vector<int32_t>& out) const {
+  std::string with_prefix;
+  const std::string* input = &text;
+  if (first && dummy_prefix_) {
+    with_prefix = " " + text;
+    input = &with_prefix;
+  }
+  if (input->empty()) return;
   std::vector<int> ids;
-  if (text.empty()) return {};
-  auto& sp = parse_special ? *sp_ : *sp_literal_;
-  auto status = sp.Encode(text, &ids);
+  auto status = sp_plain_->Encode(*input, &ids);
   ERNIE_CHECK(status.ok(), ERNIE_E_INTERNAL, "tokenizer: %s", status.ToString().c_str());
-  return {ids.begin(), ids.end()};
+  out.insert(out.end(), ids.begin(), ids.end());
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special) const {
-  ERNIE_CHECK(text.size() <= kMaxTextBytes, ERNIE_E_INVALID_ARGUMENT,
-              "tokenize: text of %zu bytes is above the %zu-byte limit of one call", text.size(),
-              kMaxTextBytes);
-  size_t bad = 0;
-  ERNIE_CHECK(utf8_valid(text, &bad), ERNIE_E_INVALID_ARGUMENT,
-              "tokenize: text is not valid UTF-8 (byte %zu)", bad);
-  if (!parse_special || added_.empty()) return encode_plain(text, parse_special);
+  return encode(std::vector<TextPiece>{{text, parse_special}});
+}
 
-  std::vector<int32_t> out;
-  size_t start = 0, i = 0;
-  while (i < text.size()) {
-    const AddedToken* hit = nullptr;
-    for (const auto& a : added_) {
-      if (text.compare(i, a.content.size(), a.content) == 0) {
-        hit = &a;
-        break;
-      }
-    }
-    if (!hit) {
-      ++i;
-      continue;
-    }
-    auto seg = encode_plain(text.substr(start, i - start), true);
-    out.insert(out.end(), seg.begin(), seg.end());
-    out.push_back(hit->id);
-    i += hit->content.size();
-    start = i;
+std::vector<int32_t> Tokenizer::encode(const std::vector<TextPiece>& pieces) const {
+  size_t total = 0;
+  for (const auto& p : pieces) {
+    total += p.text.size();
+    size_t bad = 0;
+    ERNIE_CHECK(utf8_valid(p.text, &bad), ERNIE_E_INVALID_ARGUMENT,
+                "tokenize: text is not valid UTF-8 (byte %zu)", bad);
   }
-  auto seg = encode_plain(text.substr(start), true);
-  out.insert(out.end(), seg.begin(), seg.end());
+  ERNIE_CHECK(total <= kMaxTextBytes, ERNIE_E_INVALID_ARGUMENT,
+              "tokenize: text of %zu bytes is above the %zu-byte limit of one call", total, kMaxTextBytes);
+  std::vector<int32_t> out;
+  if (total == 0) return out;
+  std::string stretch;  // plain text accumulated across pieces
+  bool first = true;
+  for (const auto& p : pieces) {
+    size_t start = 0;
+    for (size_t i = 0; p.parse_special && i < p.text.size();) {
+      const Special* sp = match_special(p.text, i);
+      if (!sp) {
+        ++i;
+        continue;
+      }
+      stretch.append(p.text.substr(start, i - start));
+      encode_stretch(stretch, first, out);
+      stretch.clear();
+      first = false;
+      out.push_back(sp->id);
+      i += sp->text.size();
+      start = i;
+    }
+    stretch.append(p.text.substr(start));
+  }
+  encode_stretch(stretch, first, out);
   return out;
 }
 

@@ -5,6 +5,11 @@
 //    chat template itself produced;
 //  - parse_special = false: they stay ordinary text — for any content that
 //    came from a user, a tool or the model.
+// Both run through one mechanism: special strings are matched here (longest
+// first, as SentencePiece's own matcher does), and the text between them is
+// encoded by a SentencePiece instance that matches none. A prompt made of
+// pieces in different modes therefore tokenizes exactly like the whole
+// string would, except that content cannot produce control tokens.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +29,12 @@ struct AddedToken {
   std::string content;
 };
 
+// A stretch of text and whether special strings in it become control tokens.
+struct TextPiece {
+  std::string_view text;
+  bool parse_special;
+};
+
 class Tokenizer {
  public:
   // `model_proto`: the bytes of tokenizer.model. Throws ERNIE_E_INVALID_MODEL.
@@ -32,6 +43,8 @@ class Tokenizer {
 
   // Throws ERNIE_E_INVALID_ARGUMENT on invalid UTF-8 or absurd sizes.
   std::vector<int32_t> encode(std::string_view text, bool parse_special) const;
+  // Encodes the concatenation of the pieces, each in its own mode.
+  std::vector<int32_t> encode(const std::vector<TextPiece>& pieces) const;
   // Throws ERNIE_E_INVALID_ARGUMENT on an id outside [0, n_pieces()).
   std::string decode(const int32_t* ids, size_t n) const;
 
@@ -42,11 +55,20 @@ class Tokenizer {
   bool is_special(int32_t id) const;
 
  private:
-  std::vector<int32_t> encode_plain(std::string_view text, bool parse_special) const;
+  struct Special {
+    std::string text;
+    int32_t id;
+  };
+  // Longest special string starting at text[pos], or nullptr.
+  const Special* match_special(std::string_view text, size_t pos) const;
+  void encode_stretch(const std::string& text, bool first, std::vector<int32_t>& out) const;
 
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;          // user-defined pieces matched
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_literal_;  // user-defined pieces demoted
-  std::vector<AddedToken> added_;   // added tokens SentencePiece does not match by itself
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;        // decoding, piece lookup
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_plain_;  // no specials, no dummy prefix
+  bool dummy_prefix_ = true;
+  std::vector<Special> specials_;   // user-defined pieces and added tokens, longest first
+  bool special_first_byte_[256] = {};
+  std::vector<AddedToken> added_;   // added tokens that are not SentencePiece pieces' own text
   std::vector<bool> special_;       // per id < n_pieces_
   int32_t n_pieces_ = 0;
 };
