@@ -20,6 +20,11 @@ class SessionState {
   virtual ~SessionState() = default;
   virtual int64_t n_ctx() const = 0;
   virtual int64_t n_batch() const = 0;
+  // The cache rows of positions [0, n_tokens) in a backend-independent
+  // layout: for each layer, keys then values, [n_tokens][kv_dim] f32.
+  virtual uint64_t kv_bytes(int64_t n_tokens) const = 0;
+  virtual void save_kv(int64_t n_tokens, uint8_t* out) const = 0;
+  virtual void load_kv(int64_t n_tokens, const uint8_t* in) = 0;
 };
 
 struct ForwardRequest {

@@ -280,6 +280,221 @@ ERNIE_API ernie_status ernie_session_n_past(const ernie_session *session, int64_
  * session). Same threading rule as ernie_session_eval. */
 ERNIE_API ernie_status ernie_session_truncate(ernie_session *session, int64_t n_keep);
 
+/* Forgets the session's whole context (same as ernie_session_truncate(s, 0)). */
+ERNIE_API ernie_status ernie_session_reset(ernie_session *session);
+
+/* Memory returned by the library with "free with ernie_free" (rendered
+ * prompts, saved session blobs). NULL is a no-op. Thread-safe. */
+ERNIE_API void ernie_free(void *memory);
+
+/* ------------------------------------------------------------------------ */
+/* Sampling                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* How the next token is chosen from the logits (docs/sampling.md). The stages
+ * run in this order: logit bias, repetition/presence/frequency penalties over
+ * the last `penalty_window` tokens, temperature, top-k, top-p, min-p, then a
+ * draw from the seeded generator. temperature 0 means greedy (argmax).
+ * Padded vocabulary ids (beyond the tokenizer's pieces) are never chosen. */
+typedef struct ernie_sampling_params {
+  size_t struct_size;         /* sizeof(ernie_sampling_params), set by init */
+  float temperature;          /* 0 = greedy (default 0.8) */
+  int32_t top_k;              /* 0 = off (default 40) */
+  float top_p;                /* 1 = off (default 0.95) */
+  float min_p;                /* 0 = off (default 0.05) */
+  float repetition_penalty;   /* 1 = off (default 1) */
+  float presence_penalty;     /* 0 = off (default 0) */
+  float frequency_penalty;    /* 0 = off (default 0) */
+  int32_t penalty_window;     /* tokens the penalties look back on (default 64) */
+  uint64_t seed;              /* same seed + same inputs = same tokens (default 0) */
+  const int32_t *logit_bias_tokens; /* optional: add logit_bias_values[i] to token i's logit */
+  const float *logit_bias_values;   /* -INFINITY bans a token */
+  size_t n_logit_bias;
+} ernie_sampling_params;
+
+ERNIE_API void ernie_sampling_params_init(ernie_sampling_params *params);
+
+/* ------------------------------------------------------------------------ */
+/* Generation                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Event types passed to ernie_event_fn. */
+#define ERNIE_EVENT_TEXT 1      /* a piece of the answer text */
+#define ERNIE_EVENT_REASONING 2 /* a piece of reasoning (thinking format) */
+
+/* One token's log-probability under the model (log-softmax of the raw logits). */
+typedef struct ernie_token_logprob {
+  int32_t token;
+  float logprob;
+} ernie_token_logprob;
+
+/* A streamed event. Everything it points to is borrowed for the duration of
+ * the callback. Text pieces are UTF-8 and never split a character: a piece
+ * may hold the text of several tokens, or none (then text_len is 0). */
+typedef struct ernie_event {
+  size_t struct_size;
+  int32_t type;           /* ERNIE_EVENT_* */
+  const char *text;       /* not NUL-terminated */
+  size_t text_len;
+  int32_t token;          /* the token this event follows (-1 if none) */
+  float logprob;          /* its log-probability (when logprobs were asked for) */
+  const ernie_token_logprob *top_logprobs; /* the n_logprobs best alternatives */
+  size_t n_top_logprobs;
+} ernie_event;
+
+/* Streaming callback: return non-zero to stop generating (finish reason
+ * ERNIE_FINISH_CANCELLED). Called on the generating thread. */
+typedef int32_t (*ernie_event_fn)(void *user_data, const ernie_event *event);
+
+#define ERNIE_FINISH_STOP_TOKEN 1   /* an end-of-turn or caller stop token */
+#define ERNIE_FINISH_STOP_STRING 2  /* a stop string (not included in the text) */
+#define ERNIE_FINISH_LENGTH 3       /* max_tokens reached */
+#define ERNIE_FINISH_CONTEXT_FULL 4 /* the session's context is full */
+#define ERNIE_FINISH_CANCELLED 5    /* callback returned non-zero or ernie_session_cancel */
+#define ERNIE_FINISH_ERROR 6        /* failed; the status says why */
+
+#define ERNIE_REASONING_AUTO 0 /* the model reasons if its chat format does */
+#define ERNIE_REASONING_OFF 1  /* thinking format: close <think> at once */
+
+typedef struct ernie_generate_params {
+  size_t struct_size;                   /* sizeof(ernie_generate_params), set by init */
+  const ernie_sampling_params *sampling; /* NULL = greedy */
+  int32_t max_tokens;                   /* generated-token limit (default 512; 0 = context) */
+  const char *const *stop_strings;      /* optional stop strings */
+  size_t n_stop_strings;
+  const int32_t *stop_tokens;           /* optional extra stop tokens (the model's
+                                           end-of-turn tokens always stop) */
+  size_t n_stop_tokens;
+  int32_t n_logprobs;                   /* 0 = none; else alternatives per token (<= 20) */
+  int32_t n_threads;                    /* 0 = the session's; else used from this call on */
+  int32_t reasoning;                    /* ERNIE_REASONING_* */
+  int32_t reasoning_budget;             /* thinking format: reasoning tokens before
+                                           </think> is forced (0 = unlimited) */
+  ernie_event_fn on_event;              /* optional streaming callback */
+  void *user_data;
+} ernie_generate_params;
+
+ERNIE_API void ernie_generate_params_init(ernie_generate_params *params);
+
+/* The outcome of a generation. Text pointers are borrowed from the session
+ * and stay valid until its next generate/chat/reset/free. */
+typedef struct ernie_generate_result {
+  size_t struct_size;           /* set by the caller to sizeof(ernie_generate_result) */
+  int32_t finish_reason;        /* ERNIE_FINISH_* */
+  int32_t n_prompt_tokens;      /* tokens of the prompt */
+  int32_t n_cached_tokens;      /* prompt tokens reused from the KV cache */
+  int32_t n_generated_tokens;   /* tokens sampled */
+  int32_t n_reasoning_tokens;   /* of which reasoning (thinking format) */
+  const char *text;             /* the answer text (NUL-terminated) */
+  const char *reasoning;        /* the reasoning text, "" if none */
+  const int32_t *tokens;        /* every sampled token, a final stop token included */
+  size_t n_tokens;
+} ernie_generate_result;
+
+/* Generates a continuation of `prompt` (the session's WHOLE context: the KV
+ * cache is reused for the longest common prefix with what the session holds,
+ * and only the rest is evaluated). Streams events to params->on_event, fills
+ * *result (may be NULL). A cancelled or stopped generation leaves the session
+ * usable, holding the prompt and the tokens generated. Returns ERNIE_OK for
+ * every finish reason except ERNIE_FINISH_ERROR; ERNIE_E_CONTEXT_FULL if the
+ * prompt itself does not fit (the session is then unchanged).
+ * Calls on one session must not overlap; different sessions may generate
+ * concurrently. */
+ERNIE_API ernie_status ernie_session_generate(ernie_session *session, const int32_t *prompt,
+                                              size_t n_prompt, const ernie_generate_params *params,
+                                              ernie_generate_result *result);
+
+/* Asks the generation running on `session` to stop after the current token
+ * (finish reason ERNIE_FINISH_CANCELLED). Has no effect when none is running.
+ * Thread-safe: the one session function that may be called from any thread
+ * while another call on the same session runs. */
+ERNIE_API ernie_status ernie_session_cancel(ernie_session *session);
+
+/* The tokens of the session's context (borrowed; valid until the session
+ * changes). Same threading rule as ernie_session_eval. */
+ERNIE_API ernie_status ernie_session_tokens(const ernie_session *session, const int32_t **out_tokens,
+                                            size_t *out_count);
+
+/* ------------------------------------------------------------------------ */
+/* Conversations                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* A tool call made by the assistant, in a message given back to the model. */
+typedef struct ernie_tool_call {
+  size_t struct_size;         /* sizeof(ernie_tool_call) */
+  const char *id;             /* optional */
+  const char *name;
+  const char *arguments_json; /* a JSON object (or any JSON, written as given) */
+} ernie_tool_call;
+
+/* One message. role is "system", "user", "assistant" or "tool". Arrays of
+ * messages (and of tool calls) are read with the stride of the first
+ * element's struct_size. */
+typedef struct ernie_message {
+  size_t struct_size;          /* sizeof(ernie_message) */
+  const char *role;
+  const char *content;         /* UTF-8; may be NULL for an assistant message with tool calls */
+  const char *reasoning;       /* optional: an assistant's earlier reasoning */
+  const ernie_tool_call *tool_calls; /* optional (assistant) */
+  size_t n_tool_calls;
+  const char *tool_call_id;    /* optional (tool) */
+} ernie_message;
+
+typedef struct ernie_chat_params {
+  size_t struct_size;          /* sizeof(ernie_chat_params), set by init */
+  const char *format;          /* NULL/"auto": from the model's chat template; "pt"; "thinking" */
+  const char *tools_json;      /* optional JSON array of tools ({"type": "function", ...}) */
+  const char *system_settings; /* optional (thinking format) */
+  int32_t add_generation_prompt; /* default 1 */
+} ernie_chat_params;
+
+ERNIE_API void ernie_chat_params_init(ernie_chat_params *params);
+
+/* Renders messages into the model's prompt text exactly as its chat template
+ * does. *out_text is NUL-terminated, *out_len excludes the NUL; free it with
+ * ernie_free. Thread-safe. */
+ERNIE_API ernie_status ernie_chat_render(const ernie_model *model, const ernie_message *messages,
+                                         size_t n_messages, const ernie_chat_params *params,
+                                         char **out_text, size_t *out_len);
+
+/* The same from one JSON document {"messages": [...], "tools": [...],
+ * "add_generation_prompt": true, "system_settings": "..."} (tools and the
+ * rest optional). `format` as in ernie_chat_params. Thread-safe. */
+ERNIE_API ernie_status ernie_chat_render_json(const ernie_model *model, const char *conversation_json,
+                                              const char *format, char **out_text, size_t *out_len);
+
+/* Renders the conversation, tokenizes it (message text with special-token
+ * parsing OFF: a user cannot inject control tokens), reuses the KV cache for
+ * the common prefix with the previous turn, and generates the assistant's
+ * answer as ernie_session_generate does. In the thinking format, reasoning
+ * and answer arrive as separate events and result fields. */
+ERNIE_API ernie_status ernie_session_chat(ernie_session *session, const ernie_message *messages,
+                                          size_t n_messages, const ernie_chat_params *chat,
+                                          const ernie_generate_params *params,
+                                          ernie_generate_result *result);
+
+/* ernie_session_chat with the conversation as one JSON document (the shape of
+ * ernie_chat_render_json). */
+ERNIE_API ernie_status ernie_session_chat_json(ernie_session *session, const char *conversation_json,
+                                               const char *format, const ernie_generate_params *params,
+                                               ernie_generate_result *result);
+
+/* ------------------------------------------------------------------------ */
+/* Saving and restoring sessions                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Serializes the session's context (tokens and KV cache) into a
+ * zstd-compressed blob stamped with the format version and the model's
+ * identity. Free *out_blob with ernie_free. Same threading rule as
+ * ernie_session_eval. */
+ERNIE_API ernie_status ernie_session_save(const ernie_session *session, void **out_blob, size_t *out_size);
+
+/* Replaces the session's context with a saved one. A blob from another model,
+ * a newer format or damaged bytes is refused (ERNIE_E_INVALID_ARGUMENT, or
+ * ERNIE_E_CONTEXT_FULL if it needs a larger n_ctx) and the session is
+ * unchanged. */
+ERNIE_API ernie_status ernie_session_restore(ernie_session *session, const void *blob, size_t size);
+
 /* ------------------------------------------------------------------------ */
 /* Packing a Hugging Face checkpoint                                         */
 /* ------------------------------------------------------------------------ */

@@ -30,7 +30,8 @@ std::vector<float> to_f32(const TensorView& v) {
 // Buffers sized for n_batch tokens; the KV cache holds n_ctx positions.
 class CpuSessionState final : public SessionState {
  public:
-  CpuSessionState(const ModelConfig& c, int64_t n_ctx, int64_t n_batch) : n_ctx_(n_ctx), n_batch_(n_batch) {
+  CpuSessionState(const ModelConfig& c, int64_t n_ctx, int64_t n_batch)
+      : n_ctx_(n_ctx), n_batch_(n_batch), n_layers_(c.num_layers), kv_dim_(c.kv_dim()) {
     const int64_t H = c.hidden_size, kv = c.kv_dim();
     const int64_t ffn = std::max({c.intermediate_size, c.moe_intermediate_size, c.shared_intermediate()});
     const int64_t k = c.is_moe ? c.moe_k : 0;
@@ -54,6 +55,12 @@ class CpuSessionState final : public SessionState {
   int64_t n_ctx() const override { return n_ctx_; }
   int64_t n_batch() const override { return n_batch_; }
 
+  uint64_t kv_bytes(int64_t n_tokens) const override {
+    return 2ull * static_cast<uint64_t>(n_layers_ * n_tokens * kv_dim_) * sizeof(float);
+  }
+  void save_kv(int64_t n_tokens, uint8_t* out) const override { copy_kv(n_tokens, out, true); }
+  void load_kv(int64_t n_tokens, const uint8_t* in) override { copy_kv(n_tokens, const_cast<uint8_t*>(in), false); }
+
   // Scratch that depends on the thread count, grown on demand.
   float* thread_scratch(size_t floats) {
     if (scratch.size() < floats) scratch.resize(floats);
@@ -70,7 +77,22 @@ class CpuSessionState final : public SessionState {
   std::vector<int64_t> expert_rows;     // token index per gathered row
 
  private:
-  int64_t n_ctx_, n_batch_;
+  void copy_kv(int64_t n_tokens, uint8_t* blob, bool to_blob) const {
+    const size_t rows = static_cast<size_t>(n_tokens * kv_dim_) * sizeof(float);
+    for (int64_t l = 0; l < n_layers_; ++l) {
+      for (int kv = 0; kv < 2; ++kv) {
+        auto* cache = const_cast<float*>((kv ? v_cache : k_cache).data()) + l * n_ctx_ * kv_dim_;
+        uint8_t* b = blob + (static_cast<size_t>(l) * 2 + static_cast<size_t>(kv)) * rows;
+        if (to_blob) {
+          std::memcpy(b, cache, rows);
+        } else {
+          std::memcpy(cache, b, rows);
+        }
+      }
+    }
+  }
+
+  int64_t n_ctx_, n_batch_, n_layers_, kv_dim_;
 };
 
 class CpuRuntime final : public ModelRuntime {

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "model/model.h"
 #include "model/session.h"
@@ -21,4 +23,7 @@ struct ernie_model {
 struct ernie_session {
   ernie_model* owner;
   std::unique_ptr<ernie::Session> impl;
+  // The last generation's texts, lent through ernie_generate_result.
+  std::string last_text, last_reasoning;
+  std::vector<int32_t> last_tokens;
 };

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "platform/platform.h"
+#include "util/checksum.h"
 #include "util/error.h"
 
 namespace ernie {
@@ -25,6 +26,18 @@ std::vector<AddedToken> added_tokens_from(const Json& meta) {
   return out;
 }
 
+uint64_t identity_of(const PackedFile& file) {
+  const std::string& meta = file.metadata_text();
+  uint32_t tensors = 0;
+  for (const TensorInfo& t : file.tensors()) {
+    tensors = crc32c(t.name.data(), t.name.size(), tensors);
+    const uint32_t fields[2] = {static_cast<uint32_t>(t.type), t.crc32c};
+    tensors = crc32c(fields, sizeof fields, tensors);
+    tensors = crc32c(t.shape.data(), t.shape.size() * sizeof(int64_t), tensors);
+  }
+  return static_cast<uint64_t>(crc32c(meta.data(), meta.size())) << 32 | tensors;
+}
+
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelLoadOptions& options) {
@@ -43,6 +56,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelLoadOptio
   auto tmpl = meta.find("chat_template");
   if (tmpl != meta.end() && tmpl->is_string()) m->chat_template_ = tmpl->get<std::string>();
 
+  m->identity_ = identity_of(*m->file_);
   m->n_threads_ = options.n_threads > 0 ? options.n_threads : physical_core_count();
   auto backend = select_backend(options.backend);
   m->backend_name_ = backend->name();

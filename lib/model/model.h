@@ -37,6 +37,9 @@ class Model {
   const Logger& logger() const { return logger_; }
   int n_threads() const { return n_threads_; }
   const std::string& chat_template() const { return chat_template_; }
+  // Identifies the model's content (metadata and every tensor's name, type,
+  // shape and checksum): saved sessions are bound to it.
+  uint64_t identity() const { return identity_; }
 
  private:
   Model() = default;
@@ -48,6 +51,7 @@ class Model {
   std::string chat_template_;
   Logger logger_;
   int n_threads_ = 1;
+  uint64_t identity_ = 0;
 };
 
 }  // namespace ernie

@@ -61,6 +61,7 @@ void Session::eval(const int32_t* tokens, size_t n_tokens, bool all_logits) {
     req.logits = all_logits ? &logits_[static_cast<size_t>(start) * vocab] : logits_.data();
     req.pool = pool_.get();
     model_.runtime().forward(*state_, req);
+    tokens_.insert(tokens_.end(), req.tokens, req.tokens + len);
     n_past_ += len;
   }
   last_n_tokens_ = n;
@@ -86,7 +87,35 @@ void Session::truncate(int64_t n_keep) {
               "truncate: n_keep %lld is outside [0, %lld]", static_cast<long long>(n_keep),
               static_cast<long long>(n_past_));
   n_past_ = n_keep;  // cache entries past n_past are overwritten by later evals
+  tokens_.resize(static_cast<size_t>(n_keep));
   last_n_tokens_ = 0;
+}
+
+int64_t Session::set_context(const int32_t* prompt, size_t n_prompt) {
+  ERNIE_CHECK(n_prompt > 0 && prompt, ERNIE_E_INVALID_ARGUMENT, "the prompt is empty");
+  ERNIE_CHECK(n_prompt <= static_cast<size_t>(state_->n_ctx()), ERNIE_E_CONTEXT_FULL,
+              "the prompt has %zu tokens but the session's context holds %lld", n_prompt,
+              static_cast<long long>(state_->n_ctx()));
+  size_t common = 0;
+  while (common < n_prompt && common < tokens_.size() && tokens_[common] == prompt[common]) ++common;
+  // The last prompt token is always evaluated: its logits start generation.
+  if (common == n_prompt) --common;
+  const auto vocab = model_.config().vocab_size;
+  for (size_t i = common; i < n_prompt; ++i) {
+    ERNIE_CHECK(prompt[i] >= 0 && prompt[i] < vocab, ERNIE_E_INVALID_ARGUMENT,
+                "prompt token %zu has id %d, outside the vocabulary [0, %lld)", i, prompt[i],
+                static_cast<long long>(vocab));
+  }
+  truncate(static_cast<int64_t>(common));
+  eval(prompt + common, n_prompt - common, false);
+  return static_cast<int64_t>(common);
+}
+
+void Session::set_threads(int n_threads) {
+  ERNIE_CHECK(n_threads >= 0 && n_threads <= 1024, ERNIE_E_INVALID_ARGUMENT, "n_threads %d is out of range",
+              n_threads);
+  const int want = n_threads > 0 ? n_threads : model_.n_threads();
+  if (pool_->size() != want) pool_ = std::make_unique<ThreadPool>(want);
 }
 
 }  // namespace ernie

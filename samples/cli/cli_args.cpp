@@ -17,13 +17,17 @@ void check(ernie_status status, const char* what) {
 }
 
 Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>& value_flags,
-           const std::vector<std::string>& switches) {
+           const std::vector<std::string>& switches, const std::vector<std::string>& repeatable) {
   auto is = [](const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
   };
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
-    if (is(value_flags, a)) {
+    if (is(repeatable, a)) {
+      if (i + 1 >= argv.size()) usage_error("flag " + a + " needs a value");
+      repeated_[a].push_back(argv[++i]);
+      values_[a] = repeated_[a].back();
+    } else if (is(value_flags, a)) {
       if (i + 1 >= argv.size()) usage_error("flag " + a + " needs a value");
       if (values_.count(a)) usage_error("flag " + a + " is given twice");
       values_[a] = argv[++i];
@@ -58,6 +62,23 @@ long long Args::get_int(const std::string& flag, long long fallback, long long l
     usage_error(flag + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   return v;
+}
+
+double Args::get_double(const std::string& flag, double fallback, double lo, double hi) const {
+  auto it = values_.find(flag);
+  if (it == values_.end()) return fallback;
+  errno = 0;
+  char* end = nullptr;
+  double v = std::strtod(it->second.c_str(), &end);
+  if (errno || end == it->second.c_str() || *end || !(v >= lo && v <= hi)) {
+    usage_error(flag + " must be a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return v;
+}
+
+std::vector<std::string> Args::get_all(const std::string& flag) const {
+  auto it = repeated_.find(flag);
+  return it == repeated_.end() ? std::vector<std::string>{} : it->second;
 }
 
 ernie_model* load_model(const Args& args) {

@@ -29,17 +29,21 @@ void check(ernie_status status, const char* what);
 class Args {
  public:
   // `value_flags` take a value (e.g. "-m", "--ids"); `switches` do not.
+  // A value flag named in `repeatable` may be given several times.
   Args(const std::vector<std::string>& argv, const std::vector<std::string>& value_flags,
-       const std::vector<std::string>& switches);
+       const std::vector<std::string>& switches, const std::vector<std::string>& repeatable = {});
   bool has(const std::string& flag) const { return values_.count(flag) != 0; }
   // The flag's value; usage error if it is missing and required.
   std::string get(const std::string& flag) const;
   std::string get_or(const std::string& flag, const std::string& fallback) const;
   long long get_int(const std::string& flag, long long fallback, long long lo, long long hi) const;
+  double get_double(const std::string& flag, double fallback, double lo, double hi) const;
+  std::vector<std::string> get_all(const std::string& flag) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> repeated_;
   std::vector<std::string> positional_;
 };
 
@@ -48,6 +52,9 @@ int cmd_pack(const std::vector<std::string>& argv);
 int cmd_info(const std::vector<std::string>& argv);
 int cmd_tokenize(const std::vector<std::string>& argv);
 int cmd_logits(const std::vector<std::string>& argv);
+int cmd_run(const std::vector<std::string>& argv);
+int cmd_chat(const std::vector<std::string>& argv);
+int cmd_render(const std::vector<std::string>& argv);
 
 // Loads a model with the common flags (-m, --threads); exits on failure.
 ernie_model* load_model(const Args& args);

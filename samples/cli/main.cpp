@@ -21,7 +21,17 @@ const char* kUsage =
     "                      token ids of a text, on one line\n"
     "  logits -m FILE --ids 1,5,17 -o OUT.f32 [--threads N] [--batch N]\n"
     "                      logits of every position, float32 [T, vocab] little-endian\n"
+    "  run -m FILE -p TEXT [--system TEXT] [--raw] [--json] [generation flags]\n"
+    "                      answer one prompt (as a user message unless --raw), streamed\n"
+    "  chat -m FILE [--system TEXT] [generation flags]\n"
+    "                      interactive conversation: /reset, /save FILE, /load FILE, /quit\n"
+    "  render -m FILE --chat CONV.json [--format pt|thinking]\n"
+    "                      print the rendered prompt exactly (no added newline)\n"
     "  version             library version\n"
+    "\n"
+    "generation flags: --temp T (0 = greedy) --top-k K --top-p P --min-p P --repeat-penalty R\n"
+    "  --presence-penalty P --frequency-penalty F --penalty-window N --seed S -n/--max-tokens N\n"
+    "  --stop STR (repeatable) --logprobs N --no-reasoning --reasoning-budget N --threads N --ctx N\n"
     "\n"
     "Errors print one line on stderr; exit codes are listed in docs/cli.md.\n";
 
@@ -43,6 +53,9 @@ int main(int argc, char** argv) {
     if (cmd == "info") return cli::cmd_info(rest);
     if (cmd == "tokenize") return cli::cmd_tokenize(rest);
     if (cmd == "logits") return cli::cmd_logits(rest);
+    if (cmd == "run") return cli::cmd_run(rest);
+    if (cmd == "chat") return cli::cmd_chat(rest);
+    if (cmd == "render") return cli::cmd_render(rest);
     if (cmd == "version" || cmd == "--version") {
       std::printf("ernie %s (ABI %u)\n", ernie_version_string(), ernie_abi_version());
       return 0;
