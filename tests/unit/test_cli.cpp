@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "support/test_util.h"
 
 namespace {
@@ -92,4 +94,39 @@ TEST_CASE("cli: errors are one line and an exit code, never a crash") {
   check_error(run("pack " + test::data_path("tiny-dense") + " -o " + dir.file("x.ernie") + " --type q9"), "--type");
   test::write_file(dir.file("garbage.ernie"), std::string(300, 'x'));
   check_error(run("info -m " + dir.file("garbage.ernie")), "not an ernie packed model");
+}
+
+TEST_CASE("cli: run streams, --json stands alone, and the same seed repeats") {
+  const std::string& model = test::packed_golden("tiny-moe-b");
+  Run a = run("run -m " + model + " -p 'Hello there' -n 12 --seed 5 --json");
+  REQUIRE_MESSAGE(a.code == 0, a.err);
+  CHECK(a.out.front() == '{');
+  CHECK(std::count(a.out.begin(), a.out.end(), '\n') == 1);
+  auto j = nlohmann::json::parse(a.out);
+  CHECK(j["n_generated_tokens"] == 12);
+  CHECK(j["finish_reason"] == "length");
+  Run b = run("run --seed 5 -n 12 --json -p 'Hello there' -m " + model);
+  CHECK(b.out == a.out);
+  Run greedy = run("run -m " + test::packed_golden("tiny-moe-a") + " -p Hi -n 4 --temp 0");
+  CHECK(greedy.code == 0);
+  Run raw = run("run -m " + model + " --raw -p '<|im_start|>user' -n 3 --json");
+  CHECK(raw.code == 0);
+  check_error(run("run -m " + model + " -p x --top-p 7"), "--top-p");
+  check_error(run("run -m " + model), "missing required flag -p");
+}
+
+TEST_CASE("cli: chat reads turns from stdin, saves, resets and loads") {
+  test::TempDir dir;
+  const std::string model = test::packed_golden("tiny-moe-a");
+  const std::string save = dir.file("conv.chat");
+  test::write_file(dir.file("in"), "hello\n/save " + save + "\n/reset\n/load " + save + "\nagain\n/load " +
+                                       dir.file("missing") + "\n/quit\n");
+  std::string cmd = std::string(ERNIE_CLI_PATH) + " chat -m " + model + " -n 3 < " + dir.file("in") + " > " +
+                    dir.file("out") + " 2> " + dir.file("err");
+  CHECK(std::system(cmd.c_str()) == 0);
+  std::string err = test::read_file(dir.file("err"));
+  CHECK(err.find("saved") != std::string::npos);
+  CHECK(err.find("loaded 2 messages") != std::string::npos);
+  CHECK(err.find("cannot read") != std::string::npos);  // a bad /load is reported, the chat goes on
+  CHECK(test::read_file(save).rfind("ERNIECHAT1\n", 0) == 0);
 }
