@@ -463,6 +463,17 @@ ERNIE_API ernie_status ernie_chat_render(const ernie_model *model, const ernie_m
 ERNIE_API ernie_status ernie_chat_render_json(const ernie_model *model, const char *conversation_json,
                                               const char *format, char **out_text, size_t *out_len);
 
+/* Parses text a model generated after the generation prompt into reasoning,
+ * answer and tool calls, as one JSON document (free with ernie_free):
+ *   {"reasoning_content": "...", "content": "...",
+ *    "tool_calls": [{"name": "...", "arguments": {...}}], "invalid_tool_calls": N}
+ * In the thinking format tool calls are read with a real JSON parser (a
+ * string argument may contain "</tool_call>"); a call that does not parse is
+ * counted in invalid_tool_calls and never returned. In the pt format the
+ * whole text is content. `format` as in ernie_chat_params. Thread-safe. */
+ERNIE_API ernie_status ernie_chat_parse(const ernie_model *model, const char *format, const char *output,
+                                        size_t output_len, char **out_json, size_t *out_len);
+
 /* Renders the conversation, tokenizes it (message text with special-token
  * parsing OFF: a user cannot inject control tokens), reuses the KV cache for
  * the common prefix with the previous turn, and generates the assistant's

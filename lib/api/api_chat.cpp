@@ -4,6 +4,9 @@
 #include "api/handles.h"
 #include "chat/chat_format.h"
 #include "chat/conversation_json.h"
+#include "chat/json_dumps.h"
+#include "tools/tool_call_parser.h"
+#include "util/utf8.h"
 #include "generation/generator.h"
 #include "util/json.h"
 
@@ -141,6 +144,32 @@ ERNIE_API ernie_status ernie_chat_render_json(const ernie_model* model, const ch
     Conversation c = parse_conversation(conversation_json);
     ChatFormat f = select_chat_format(model->impl->chat_template(), format_override(format));
     return_text(render_chat(f, c), out_text, out_len);
+  });
+}
+
+ERNIE_API ernie_status ernie_chat_parse(const ernie_model* model, const char* format, const char* output,
+                                        size_t output_len, char** out_json, size_t* out_len) {
+  return guarded("ernie_chat_parse", [&] {
+    ERNIE_REQUIRE_ARG(model && model->impl, "ernie_chat_parse: model is NULL");
+    ERNIE_REQUIRE_ARG(output || output_len == 0, "ernie_chat_parse: output is NULL");
+    ERNIE_REQUIRE_ARG(out_json, "ernie_chat_parse: out_json is NULL");
+    *out_json = nullptr;
+    std::string_view text(output ? output : "", output_len);
+    ChatFormat f = select_chat_format(model->impl->chat_template(), format_override(format));
+    AssistantOutput parsed;
+    if (f == ChatFormat::thinking) {
+      parsed = parse_assistant_output(text);
+    } else {
+      ERNIE_REQUIRE_ARG(utf8_valid(text), "ernie_chat_parse: output is not valid UTF-8");
+      parsed.content = std::string(text);
+    }
+    Json doc;
+    doc["reasoning_content"] = parsed.reasoning_content;
+    doc["content"] = parsed.content;
+    doc["tool_calls"] = Json::array();
+    for (const auto& call : parsed.tool_calls) doc["tool_calls"].push_back({{"name", call.name}, {"arguments", call.arguments}});
+    doc["invalid_tool_calls"] = parsed.invalid_tool_calls;
+    return_text(json_dumps(doc), out_json, out_len);
   });
 }
 

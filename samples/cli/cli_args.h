@@ -55,6 +55,7 @@ int cmd_logits(const std::vector<std::string>& argv);
 int cmd_run(const std::vector<std::string>& argv);
 int cmd_chat(const std::vector<std::string>& argv);
 int cmd_render(const std::vector<std::string>& argv);
+int cmd_parse(const std::vector<std::string>& argv);
 
 // Loads a model with the common flags (-m, --threads); exits on failure.
 ernie_model* load_model(const Args& args);

@@ -27,6 +27,8 @@ const char* kUsage =
     "                      interactive conversation: /reset, /save FILE, /load FILE, /quit\n"
     "  render -m FILE --chat CONV.json [--format pt|thinking]\n"
     "                      print the rendered prompt exactly (no added newline)\n"
+    "  parse -m FILE [--format pt|thinking]\n"
+    "                      model output on stdin -> reasoning, content, tool calls (JSON)\n"
     "  version             library version\n"
     "\n"
     "generation flags: --temp T (0 = greedy) --top-k K --top-p P --min-p P --repeat-penalty R\n"
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     if (cmd == "run") return cli::cmd_run(rest);
     if (cmd == "chat") return cli::cmd_chat(rest);
     if (cmd == "render") return cli::cmd_render(rest);
+    if (cmd == "parse") return cli::cmd_parse(rest);
     if (cmd == "version" || cmd == "--version") {
       std::printf("ernie %s (ABI %u)\n", ernie_version_string(), ernie_abi_version());
       return 0;

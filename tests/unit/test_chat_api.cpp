@@ -242,3 +242,28 @@ TEST_CASE("chat api: thinking format separates reasoning from the answer; reason
   CHECK(r_b.n_reasoning_tokens == 5);
   CHECK(r_b.n_generated_tokens > 5);
 }
+
+TEST_CASE("chat api: parse model output, every golden tool_parse case, through the API and `ernie parse`") {
+  Loaded model("tiny-moe-b");
+  auto golden = nlohmann::ordered_json::parse(test::read_file(test::data_path("tool_parse.json")));
+  for (auto& c : golden["cases"]) {
+    const std::string out = c["output"];
+    CAPTURE(out);
+    char* json = nullptr;
+    size_t len = 0;
+    REQUIRE(ernie_chat_parse(model.m, nullptr, out.data(), out.size(), &json, &len) == ERNIE_OK);
+    auto got = nlohmann::ordered_json::parse(std::string(json, len));
+    ernie_free(json);
+    CHECK(got == c["expected"]);
+    test::TempDir dir;
+    test::write_file(dir.file("in"), out);
+    std::string cmd = std::string(ERNIE_CLI_PATH) + " parse -m " + test::packed_golden("tiny-moe-b") + " < " +
+                      dir.file("in") + " > " + dir.file("out");
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    CHECK(nlohmann::ordered_json::parse(test::read_file(dir.file("out"))) == c["expected"]);
+  }
+  char* json = nullptr;
+  size_t len = 0;
+  CHECK(ernie_chat_parse(model.m, "pt", "plain \xff", 7, &json, &len) == ERNIE_E_INVALID_ARGUMENT);
+  CHECK(ernie_chat_parse(nullptr, nullptr, "x", 1, &json, &len) == ERNIE_E_INVALID_ARGUMENT);
+}
