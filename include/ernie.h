@@ -190,6 +190,7 @@ typedef struct ernie_model_info {
   uint64_t weight_bytes;       /* bytes of tensor data */
   uint64_t kv_bytes_per_token; /* KV cache bytes one context token costs */
   uint64_t file_bytes;         /* size of the packed file */
+  int32_t n_tensors;           /* tensors in the packed file */
 } ernie_model_info;
 
 /* Fills `info` (caller sets info->struct_size first). Thread-safe. */

@@ -96,6 +96,7 @@ ERNIE_API ernie_status ernie_model_get_info(const ernie_model* model, ernie_mode
     r.weight_bytes = m.weights().bytes;
     r.kv_bytes_per_token = m.runtime().state_bytes(2, 1) - m.runtime().state_bytes(1, 1);
     r.file_bytes = m.file().file_size();
+    r.n_tensors = static_cast<int32_t>(m.file().tensors().size());
     std::memcpy(static_cast<void*>(info), &r, r.struct_size);
   });
 }

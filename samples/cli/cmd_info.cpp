@@ -24,12 +24,12 @@ int cmd_info(const std::vector<std::string>& argv) {
           "\"moe_intermediate_size\": %d, \"n_heads\": %d, \"n_kv_heads\": %d, \"head_dim\": %d, "
           "\"n_experts\": %d, \"n_experts_used\": %d, \"n_shared_experts\": %d, \"n_moe_layers\": %d, "
           "\"vocab_size\": %d, \"n_tokenizer_vocab\": %d, \"max_context\": %d, \"tied_embeddings\": %s, "
-          "\"n_params\": %llu, \"weight_bytes\": %llu, \"file_bytes\": %llu, \"kv_bytes_per_token\": %llu, "
+          "\"n_tensors\": %d, \"n_params\": %llu, \"weight_bytes\": %llu, \"file_bytes\": %llu, \"kv_bytes_per_token\": %llu, "
           "\"session_bytes_ctx%d\": %llu, \"memory_estimate_bytes\": %llu, \"verified\": %s, \"metadata\": %s}\n",
           moe ? "Ernie4_5_MoeForCausalLM" : "Ernie4_5ForCausalLM", info.n_layers, info.hidden_size,
           info.intermediate_size, info.moe_intermediate_size, info.n_heads, info.n_kv_heads, info.head_dim,
           info.n_experts, info.n_experts_used, info.n_shared_experts, info.n_moe_layers, info.vocab_size,
-          info.n_tokenizer_vocab, info.max_context, info.tied_embeddings ? "true" : "false",
+          info.n_tokenizer_vocab, info.max_context, info.tied_embeddings ? "true" : "false", info.n_tensors,
           static_cast<unsigned long long>(info.n_params), static_cast<unsigned long long>(info.weight_bytes),
           static_cast<unsigned long long>(info.file_bytes), static_cast<unsigned long long>(info.kv_bytes_per_token),
           ctx, static_cast<unsigned long long>(session),
@@ -47,6 +47,7 @@ int cmd_info(const std::vector<std::string>& argv) {
       std::printf("vocabulary        %d (%d tokenizer pieces)\n", info.vocab_size, info.n_tokenizer_vocab);
       std::printf("max context       %d\n", info.max_context);
       std::printf("tied embeddings   %s\n", info.tied_embeddings ? "yes" : "no");
+      std::printf("tensors           %d\n", info.n_tensors);
       std::printf("parameters        %llu\n", static_cast<unsigned long long>(info.n_params));
       std::printf("weight bytes      %llu\n", static_cast<unsigned long long>(info.weight_bytes));
       std::printf("file bytes        %llu\n", static_cast<unsigned long long>(info.file_bytes));

@@ -47,6 +47,9 @@ TEST_CASE("c api: versions and the ABI layout table") {
   CHECK(find("ernie_model_info", "file_bytes") == offsetof(ernie_model_info, file_bytes));
   CHECK(find("ernie_session_params", "n_threads") == offsetof(ernie_session_params, n_threads));
   CHECK(find("ernie_pack_params", nullptr) == sizeof(ernie_pack_params));
+  CHECK(find("ernie_message", "tool_call_id") == offsetof(ernie_message, tool_call_id));
+  CHECK(find("ernie_generate_result", "n_tokens") == offsetof(ernie_generate_result, n_tokens));
+  CHECK(find("ernie_event", "n_top_logprobs") == offsetof(ernie_event, n_top_logprobs));
   CHECK(ernie_abi_info(nullptr, &n) == ERNIE_E_INVALID_ARGUMENT);
 }
 
@@ -145,6 +148,7 @@ TEST_CASE("c api: model info and metadata") {
   CHECK(info.tied_embeddings == 0);
   CHECK(info.kv_bytes_per_token == 4u * 2 * 1 * 32 * 4);  // layers * (k,v) * kv_dim * f32
   CHECK(info.weight_bytes > 0);
+  CHECK(info.n_tensors == 1 + 4 * 6 + 3 + 3 * 8 + 1 + 1);  // embedding, 6 per layer, dense MLP, 3 MoE layers, norm, head
   CHECK(info.file_bytes > info.weight_bytes);
   // A smaller (older) info struct is filled only up to its size.
   unsigned char small[offsetof(ernie_model_info, n_heads) + 64];
