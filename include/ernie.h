@@ -373,6 +373,9 @@ typedef struct ernie_generate_params {
                                            </think> is forced (0 = unlimited) */
   ernie_event_fn on_event;              /* optional streaming callback */
   void *user_data;
+  const char *response_schema_json;     /* optional: the answer must be JSON valid under
+                                           this JSON Schema (docs/grammar.md); generation
+                                           stops (ERNIE_FINISH_STOP_TOKEN) when it is complete */
 } ernie_generate_params;
 
 ERNIE_API void ernie_generate_params_init(ernie_generate_params *params);

@@ -103,6 +103,7 @@ const ernie_abi_entry kAbiTable[] = {
     ERNIE_ABI_FIELD(ernie_generate_params, reasoning_budget),
     ERNIE_ABI_FIELD(ernie_generate_params, on_event),
     ERNIE_ABI_FIELD(ernie_generate_params, user_data),
+    ERNIE_ABI_FIELD(ernie_generate_params, response_schema_json),
 
     ERNIE_ABI_SIZE(ernie_generate_result),
     ERNIE_ABI_FIELD(ernie_generate_result, struct_size),

@@ -3,6 +3,7 @@
 #include "api/api_common.h"
 #include "api/generate_params.h"
 #include "api/handles.h"
+#include "util/json.h"
 
 using namespace ernie;
 using ernie::api::guarded;
@@ -60,6 +61,13 @@ GenerateOptions generate_options_of(const ernie_generate_params* in) {
                     "reasoning %d is not an ERNIE_REASONING_* value", p.reasoning);
   o.reasoning_off = p.reasoning == ERNIE_REASONING_OFF;
   o.reasoning_budget = p.reasoning_budget;
+  if (p.response_schema_json) {
+    try {
+      o.response_schema = std::make_shared<const JsonSchema>(parse_json(p.response_schema_json, "response_schema_json"));
+    } catch (const Error& e) {
+      throw Error(ERNIE_E_INVALID_ARGUMENT, e.what());
+    }
+  }
   if (p.on_event) {
     o.on_event = [fn = p.on_event, ud = p.user_data](const GenerationEvent& e) {
       std::vector<ernie_token_logprob> top;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "generation/text_stream.h"
+#include "grammar/json_matcher.h"
 #include "model/model.h"
 #include "model/session.h"
 #include "sampling/sampler.h"
@@ -129,6 +130,25 @@ GenerationResult generate(Session& session, const std::vector<int32_t>& prompt_i
     router.feed_silently(close);
   }
 
+  // A schema-constrained answer starts right away: in the thinking format
+  // the reasoning is closed and the response opened in the prompt.
+  std::optional<JsonMatcher> matcher;
+  if (o.response_schema) {
+    matcher.emplace(o.response_schema);
+    if (router.thinking() && !o.reasoning_off) {
+      std::string open = std::string(kCloseThink) + "\n\n<response>\n";
+      auto ids = tok.encode(open, true);
+      prompt.insert(prompt.end(), ids.begin(), ids.end());
+      router.feed_silently(open);
+    } else if (router.thinking()) {
+      auto ids = tok.encode("<response>\n", true);
+      prompt.insert(prompt.end(), ids.begin(), ids.end());
+      router.feed_silently("<response>\n");
+    }
+    const TokenFilter& filter = model.token_filter();
+    sampler->set_constraint([&filter, &matcher](float* logits, int32_t n) { filter.apply(*matcher, logits, n); });
+  }
+
   GenerationResult r;
   r.n_prompt_tokens = static_cast<int64_t>(prompt.size());
   session.clear_cancel();
@@ -164,12 +184,22 @@ GenerationResult generate(Session& session, const std::vector<int32_t>& prompt_i
       r.finish_reason = FinishReason::StopToken;
       break;
     }
+    bool value_complete = false;
+    if (matcher) {
+      ERNIE_CHECK(matcher->accept(tok.token_bytes()[static_cast<size_t>(token)]), ERNIE_E_INTERNAL,
+                  "constrained decoding sampled a disallowed token %d", token);
+      value_complete = matcher->is_complete();
+    }
     top.clear();
     for (const auto& alt : logprobs.top) top.push_back({alt.token, alt.logprob});
     std::string text = stream.push(token);
     const bool go_on = router.emit(text, token, logprobs.logprob, o.n_logprobs > 0 ? &top : nullptr, o.n_logprobs > 0);
     if (stream.stopped()) {
       r.finish_reason = FinishReason::StopString;
+      break;
+    }
+    if (value_complete) {  // the constrained answer is a complete JSON value
+      r.finish_reason = FinishReason::StopToken;
       break;
     }
     if (!go_on) {

@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "chat/chat_format.h"
+#include "grammar/json_schema.h"
 #include "sampling/sampling_params.h"
 
 namespace ernie {
@@ -46,6 +48,9 @@ struct GenerateOptions {
   // other value streams everything as answer text.
   std::optional<ChatFormat> output_format;
   std::function<bool(const GenerationEvent&)> on_event;  // false: stop
+  // The answer must be JSON valid under this schema (constrained decoding);
+  // generation stops when the value is complete.
+  std::shared_ptr<const JsonSchema> response_schema;
 };
 
 struct GenerationResult {

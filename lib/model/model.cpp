@@ -69,3 +69,12 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelLoadOptio
 }
 
 }  // namespace ernie
+
+namespace ernie {
+
+const TokenFilter& Model::token_filter() const {
+  std::call_once(filter_once_, [this] { filter_ = std::make_unique<TokenFilter>(tokenizer_->token_bytes()); });
+  return *filter_;
+}
+
+}  // namespace ernie

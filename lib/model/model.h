@@ -6,7 +6,10 @@
 #include <memory>
 #include <string>
 
+#include <mutex>
+
 #include "backends/backend.h"
+#include "grammar/token_filter.h"
 #include "format/packed_file.h"
 #include "model/config.h"
 #include "model/weights.h"
@@ -40,6 +43,8 @@ class Model {
   // Identifies the model's content (metadata and every tensor's name, type,
   // shape and checksum): saved sessions are bound to it.
   uint64_t identity() const { return identity_; }
+  // The vocabulary trie for constrained decoding, built on first use.
+  const TokenFilter& token_filter() const;
 
  private:
   Model() = default;
@@ -52,6 +57,8 @@ class Model {
   Logger logger_;
   int n_threads_ = 1;
   uint64_t identity_ = 0;
+  mutable std::once_flag filter_once_;
+  mutable std::unique_ptr<TokenFilter> filter_;
 };
 
 }  // namespace ernie

@@ -53,6 +53,25 @@ Tokenizer::Tokenizer(std::string_view model_proto, std::vector<AddedToken> added
   std::stable_sort(specials_.begin(), specials_.end(),
                    [](const Special& x, const Special& y) { return x.text.size() > y.text.size(); });
   for (const auto& sp : specials_) special_first_byte_[static_cast<uint8_t>(sp.text[0])] = true;
+
+  token_bytes_.resize(static_cast<size_t>(n_pieces_));
+  for (int32_t i = 0; i < n_pieces_; ++i) {
+    const auto& p = pieces[static_cast<size_t>(i)];
+    std::string& out = token_bytes_[static_cast<size_t>(i)];
+    if (special_[static_cast<size_t>(i)] || p.type == SpPieceType::Unknown || p.type == SpPieceType::Unused) continue;
+    if (p.type == SpPieceType::Byte && p.text.size() == 6 && p.text.rfind("<0x", 0) == 0) {
+      out.push_back(static_cast<char>(std::stoi(p.text.substr(3, 2), nullptr, 16)));
+      continue;
+    }
+    for (size_t k = 0; k < p.text.size();) {
+      if (p.text.compare(k, 3, "\xE2\x96\x81") == 0) {  // "▁"
+        out.push_back(' ');
+        k += 3;
+      } else {
+        out.push_back(p.text[k++]);
+      }
+    }
+  }
 }
 
 Tokenizer::~Tokenizer() = default;

@@ -53,6 +53,9 @@ class Tokenizer {
   int32_t piece_id(std::string_view piece) const;
   // True for control, user-defined and added tokens (the chat format's markup).
   bool is_special(int32_t id) const;
+  // The bytes each token adds to generated text ("▁" as a space, byte
+  // pieces as their byte); "" for special tokens. For constrained decoding.
+  const std::vector<std::string>& token_bytes() const { return token_bytes_; }
 
  private:
   struct Special {
@@ -70,6 +73,7 @@ class Tokenizer {
   bool special_first_byte_[256] = {};
   std::vector<AddedToken> added_;   // added tokens that are not SentencePiece pieces' own text
   std::vector<bool> special_;       // per id < n_pieces_
+  std::vector<std::string> token_bytes_;
   int32_t n_pieces_ = 0;
 };
 

@@ -59,6 +59,8 @@ int cmd_parse(const std::vector<std::string>& argv);
 
 // Loads a model with the common flags (-m, --threads); exits on failure.
 ernie_model* load_model(const Args& args);
+// A whole file's contents; Failure on error.
+std::string read_text_file(const std::string& path);
 // JSON string literal of UTF-8 text (for --json outputs).
 std::string json_string(const std::string& s);
 

@@ -5,7 +5,7 @@ namespace cli {
 const std::vector<std::string> kGenerationValueFlags = {
     "-m",           "--temp",      "--top-k",          "--top-p",   "--min-p",
     "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--penalty-window", "--seed",
-    "-n",           "--max-tokens", "--logprobs",      "--reasoning-budget", "--threads", "--ctx"};
+    "-n",           "--max-tokens", "--logprobs",      "--reasoning-budget", "--threads", "--ctx", "--schema"};
 const std::vector<std::string> kGenerationRepeatableFlags = {"--stop"};
 const std::vector<std::string> kGenerationSwitches = {"--no-reasoning"};
 
@@ -28,6 +28,7 @@ GenerationFlags::GenerationFlags(const Args& a) {
   n_ctx_ = static_cast<int32_t>(a.get_int("--ctx", 0, 0, 1 << 24));
   no_reasoning_ = a.has("--no-reasoning");
   stops_ = a.get_all("--stop");
+  if (a.has("--schema")) schema_ = read_text_file(a.get("--schema"));
   for (const auto& s : stops_) stop_ptrs_.push_back(s.c_str());
 }
 
@@ -41,6 +42,7 @@ ernie_generate_params GenerationFlags::params(ernie_event_fn on_event, void* use
   p.n_logprobs = n_logprobs_;
   p.reasoning = no_reasoning_ ? ERNIE_REASONING_OFF : ERNIE_REASONING_AUTO;
   p.reasoning_budget = reasoning_budget_;
+  p.response_schema_json = schema_.empty() ? nullptr : schema_.c_str();
   p.on_event = on_event;
   p.user_data = user_data;
   return p;

@@ -2,7 +2,7 @@
 //   --temp T (0 = greedy)  --top-k K  --top-p P  --min-p P  --repeat-penalty R
 //   --presence-penalty P  --frequency-penalty F  --penalty-window N  --seed S
 //   -n/--max-tokens N  --stop STR (repeatable)  --logprobs N
-//   --no-reasoning  --reasoning-budget N  --threads N  --ctx N
+//   --no-reasoning  --reasoning-budget N  --threads N  --ctx N  --schema FILE (JSON Schema of the answer)
 #pragma once
 
 #include <string>
@@ -30,6 +30,7 @@ class GenerationFlags {
   int32_t max_tokens_ = 512, n_logprobs_ = 0, n_threads_ = 0, reasoning_budget_ = 0, n_ctx_ = 0;
   bool no_reasoning_ = false;
   std::vector<std::string> stops_;
+  std::string schema_;
   std::vector<const char*> stop_ptrs_;
 };
 

@@ -34,6 +34,7 @@ const char* kUsage =
     "generation flags: --temp T (0 = greedy) --top-k K --top-p P --min-p P --repeat-penalty R\n"
     "  --presence-penalty P --frequency-penalty F --penalty-window N --seed S -n/--max-tokens N\n"
     "  --stop STR (repeatable) --logprobs N --no-reasoning --reasoning-budget N --threads N --ctx N\n"
+    "  --schema FILE (the answer is JSON valid under this JSON Schema)\n"
     "\n"
     "Errors print one line on stderr; exit codes are listed in docs/cli.md.\n";
 

@@ -291,3 +291,43 @@ TEST_CASE("save and restore: round trip continues identically; bad blobs are ref
   REQUIRE(ernie_session_tokens(b.s, &tb, &nb) == ERNIE_OK);
   CHECK(nb == ctx.size() + static_cast<size_t>(rb.n_generated_tokens));
 }
+
+TEST_CASE("generate: response_schema_json makes the answer parse and validate") {
+  const char* schema = R"({"type": "object", "properties": {"city": {"type": "string", "maxLength": 12},
+    "days": {"type": "integer", "minimum": 1, "maximum": 14}, "units": {"enum": ["c", "f"]}},
+    "required": ["city", "days"]})";
+  for (const char* name : {"tiny-moe-b", "tiny-moe-a"}) {  // thinking and pt formats
+    CAPTURE(name);
+    Model model(name);
+    for (uint64_t seed : {1, 2, 3, 4}) {
+      CAPTURE(seed);
+      Session s(model.m);
+      ernie_sampling_params sp;
+      ernie_sampling_params_init(&sp);
+      sp.temperature = 1.0f;
+      sp.seed = seed;
+      ernie_generate_params gp;
+      ernie_generate_params_init(&gp);
+      gp.sampling = &sp;
+      gp.max_tokens = 200;
+      gp.response_schema_json = schema;
+      ernie_message m{sizeof(ernie_message), "user", "Plan a trip", nullptr, nullptr, 0, nullptr};
+      auto r = new_result();
+      REQUIRE_MESSAGE(ernie_session_chat(s.s, &m, 1, nullptr, &gp, &r) == ERNIE_OK, ernie_last_error());
+      CAPTURE(r.text);
+      REQUIRE(r.finish_reason == ERNIE_FINISH_STOP_TOKEN);
+      auto value = nlohmann::json::parse(r.text);
+      CHECK(value["city"].is_string());
+      CHECK(value["days"].get<int>() >= 1);
+      CHECK(value["days"].get<int>() <= 14);
+    }
+  }
+  Model model("tiny-moe-a");
+  Session s(model.m);
+  ernie_generate_params gp;
+  ernie_generate_params_init(&gp);
+  gp.response_schema_json = R"({"type": "object", "pattern": "x"})";
+  std::vector<int32_t> prompt = {1, 5};
+  CHECK(ernie_session_generate(s.s, prompt.data(), prompt.size(), &gp, nullptr) == ERNIE_E_INVALID_ARGUMENT);
+  CHECK(std::string(ernie_last_error()).find("pattern") != std::string::npos);
+}
