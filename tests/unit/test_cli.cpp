@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cmath>
@@ -129,4 +132,32 @@ TEST_CASE("cli: chat reads turns from stdin, saves, resets and loads") {
   CHECK(err.find("loaded 2 messages") != std::string::npos);
   CHECK(err.find("cannot read") != std::string::npos);  // a bad /load is reported, the chat goes on
   CHECK(test::read_file(save).rfind("ERNIECHAT1\n", 0) == 0);
+}
+
+TEST_CASE("cli: Ctrl-C stops the answer in ernie chat, not the program") {
+  test::TempDir dir;
+  test::write_file(dir.file("in"), "tell me everything\n");
+  test::write_file(dir.file("out"), "");
+  const std::string model = test::packed_golden("tiny-moe-a");
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::freopen(dir.file("in").c_str(), "r", stdin);
+    std::freopen(dir.file("out").c_str(), "w", stdout);
+    std::freopen(dir.file("err").c_str(), "w", stderr);
+    // A long answer: the context and max_tokens allow thousands of tokens.
+    execl(ERNIE_CLI_PATH, "ernie", "chat", "-m", model.c_str(), "-n", "4000", "--ctx",
+          "4096", "--threads", "1", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until the answer streams, then interrupt.
+  for (int i = 0; i < 200 && test::read_file(dir.file("out")).empty(); ++i) usleep(20000);
+  usleep(50000);
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(test::read_file(dir.file("err")).find("[stopped]") != std::string::npos);
 }
