@@ -322,6 +322,9 @@ ERNIE_API void ernie_sampling_params_init(ernie_sampling_params *params);
 /* Event types passed to ernie_event_fn. */
 #define ERNIE_EVENT_TEXT 1      /* a piece of the answer text */
 #define ERNIE_EVENT_REASONING 2 /* a piece of reasoning (thinking format) */
+#define ERNIE_EVENT_TOOL_CALL 3 /* a complete, valid tool call (event->tool_call) */
+
+typedef struct ernie_tool_call ernie_tool_call;
 
 /* One token's log-probability under the model (log-softmax of the raw logits). */
 typedef struct ernie_token_logprob {
@@ -341,11 +344,29 @@ typedef struct ernie_event {
   float logprob;          /* its log-probability (when logprobs were asked for) */
   const ernie_token_logprob *top_logprobs; /* the n_logprobs best alternatives */
   size_t n_top_logprobs;
+  const ernie_tool_call *tool_call; /* ERNIE_EVENT_TOOL_CALL: the call (id, name, arguments) */
 } ernie_event;
 
 /* Streaming callback: return non-zero to stop generating (finish reason
  * ERNIE_FINISH_CANCELLED). Called on the generating thread. */
 typedef int32_t (*ernie_event_fn)(void *user_data, const ernie_event *event);
+
+/* Where a tool callback writes its result. */
+typedef struct ernie_tool_output ernie_tool_output;
+
+/* Sets the result text of a tool call (UTF-8, copied). Call from the tool
+ * callback only. */
+ERNIE_API ernie_status ernie_tool_output_set(ernie_tool_output *output, const char *text, size_t len);
+
+#define ERNIE_TOOL_RESULT 0 /* the callback set the result: generation continues */
+#define ERNIE_TOOL_DEFER 1  /* run it later: generation stops, ERNIE_FINISH_TOOL_CALLS */
+
+/* Automatic tool calling: called on the generating thread for each valid
+ * call (arguments already validated against the tool's schema). Return
+ * ERNIE_TOOL_RESULT after ernie_tool_output_set, or ERNIE_TOOL_DEFER to stop
+ * and run the tools elsewhere (then send the results as "tool" messages in
+ * the next ernie_session_chat). */
+typedef int32_t (*ernie_tool_fn)(void *user_data, const ernie_tool_call *call, ernie_tool_output *output);
 
 #define ERNIE_FINISH_STOP_TOKEN 1   /* an end-of-turn or caller stop token */
 #define ERNIE_FINISH_STOP_STRING 2  /* a stop string (not included in the text) */
@@ -353,6 +374,8 @@ typedef int32_t (*ernie_event_fn)(void *user_data, const ernie_event *event);
 #define ERNIE_FINISH_CONTEXT_FULL 4 /* the session's context is full */
 #define ERNIE_FINISH_CANCELLED 5    /* callback returned non-zero or ernie_session_cancel */
 #define ERNIE_FINISH_ERROR 6        /* failed; the status says why */
+#define ERNIE_FINISH_TOOL_CALLS 7   /* the turn ended with tool calls to run (manual or
+                                       deferred): result->tool_calls lists them */
 
 #define ERNIE_REASONING_AUTO 0 /* the model reasons if its chat format does */
 #define ERNIE_REASONING_OFF 1  /* thinking format: close <think> at once */
@@ -376,6 +399,10 @@ typedef struct ernie_generate_params {
   const char *response_schema_json;     /* optional: the answer must be JSON valid under
                                            this JSON Schema (docs/grammar.md); generation
                                            stops (ERNIE_FINISH_STOP_TOKEN) when it is complete */
+  ernie_tool_fn on_tool_call;           /* chat with tools: NULL = manual mode (calls are
+                                           reported, ERNIE_FINISH_TOOL_CALLS); else automatic */
+  void *tool_user_data;
+  int32_t max_tool_rounds;              /* automatic mode: tool rounds before stopping (8) */
 } ernie_generate_params;
 
 ERNIE_API void ernie_generate_params_init(ernie_generate_params *params);
@@ -393,6 +420,13 @@ typedef struct ernie_generate_result {
   const char *reasoning;        /* the reasoning text, "" if none */
   const int32_t *tokens;        /* every sampled token, a final stop token included */
   size_t n_tokens;
+  const ernie_tool_call *tool_calls; /* the last turn's valid tool calls (pending when
+                                        finish_reason is ERNIE_FINISH_TOOL_CALLS) */
+  size_t n_tool_calls;
+  int32_t n_invalid_tool_calls; /* calls that did not parse or validate (never run) */
+  const char *messages_json;    /* chat: JSON array of the messages this call added
+                                   (assistant turns with tool calls, tool results, the
+                                   final answer) to append to the conversation */
 } ernie_generate_result;
 
 /* Generates a continuation of `prompt` (the session's WHOLE context: the KV
@@ -423,13 +457,14 @@ ERNIE_API ernie_status ernie_session_tokens(const ernie_session *session, const 
 /* Conversations                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* A tool call made by the assistant, in a message given back to the model. */
-typedef struct ernie_tool_call {
+/* A tool call made by the assistant: reported by generation, or given back
+ * to the model in an assistant message. */
+struct ernie_tool_call {
   size_t struct_size;         /* sizeof(ernie_tool_call) */
   const char *id;             /* optional */
   const char *name;
   const char *arguments_json; /* a JSON object (or any JSON, written as given) */
-} ernie_tool_call;
+};
 
 /* One message. role is "system", "user", "assistant" or "tool". Arrays of
  * messages (and of tool calls) are read with the stride of the first
@@ -444,13 +479,35 @@ typedef struct ernie_message {
   const char *tool_call_id;    /* optional (tool) */
 } ernie_message;
 
+/* A tool the model may call (thinking format). Its arguments are generated
+ * under `parameters_json` (a JSON Schema, docs/grammar.md), so they always
+ * parse and validate. */
+typedef struct ernie_tool {
+  size_t struct_size;          /* sizeof(ernie_tool) */
+  const char *name;
+  const char *description;     /* optional */
+  const char *parameters_json; /* JSON Schema of the arguments object (NULL: any object) */
+} ernie_tool;
+
+#define ERNIE_TOOL_CHOICE_AUTO 0     /* the model decides */
+#define ERNIE_TOOL_CHOICE_NONE 1     /* the model may not call tools */
+#define ERNIE_TOOL_CHOICE_REQUIRED 2 /* the answer is a tool call */
+#define ERNIE_TOOL_CHOICE_NAMED 3    /* the answer is a call of tool_choice_name */
+
 typedef struct ernie_chat_params {
   size_t struct_size;          /* sizeof(ernie_chat_params), set by init */
   const char *format;          /* NULL/"auto": from the model's chat template; "pt"; "thinking" */
   const char *tools_json;      /* optional JSON array of tools ({"type": "function", ...}) */
   const char *system_settings; /* optional (thinking format) */
   int32_t add_generation_prompt; /* default 1 */
+  const ernie_tool *tools;     /* optional tools as structs (instead of tools_json) */
+  size_t n_tools;
+  int32_t tool_choice;         /* ERNIE_TOOL_CHOICE_* (AUTO) */
+  const char *tool_choice_name; /* ERNIE_TOOL_CHOICE_NAMED */
+  int32_t parallel_tool_calls; /* 1 (default): several calls per turn; 0: stop after one */
 } ernie_chat_params;
+
+
 
 ERNIE_API void ernie_chat_params_init(ernie_chat_params *params);
 
@@ -482,7 +539,10 @@ ERNIE_API ernie_status ernie_chat_parse(const ernie_model *model, const char *fo
  * parsing OFF: a user cannot inject control tokens), reuses the KV cache for
  * the common prefix with the previous turn, and generates the assistant's
  * answer as ernie_session_generate does. In the thinking format, reasoning
- * and answer arrive as separate events and result fields. */
+ * and answer arrive as separate events and result fields, and with tools
+ * (docs/tools.md) calls are generated under their schemas; with
+ * params->on_tool_call each call is run, its result appended as a tool
+ * message, and generation continues (up to max_tool_rounds). */
 ERNIE_API ernie_status ernie_session_chat(ernie_session *session, const ernie_message *messages,
                                           size_t n_messages, const ernie_chat_params *chat,
                                           const ernie_generate_params *params,

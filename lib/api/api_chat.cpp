@@ -8,6 +8,7 @@
 #include "tools/tool_call_parser.h"
 #include "util/utf8.h"
 #include "generation/generator.h"
+#include "grammar/json_schema.h"
 #include "util/json.h"
 
 using namespace ernie;
@@ -73,10 +74,43 @@ Conversation conversation_from_c(const ernie_message* messages, size_t n, const 
     ERNIE_REQUIRE_ARG(tools.is_array(), "tools_json must be a JSON array");
     for (auto& t : tools) c.tools.push_back(t);
   }
+  ERNIE_REQUIRE_ARG(p.tools || p.n_tools == 0, "tools is NULL");
+  ERNIE_REQUIRE_ARG(!(p.tools_json && p.n_tools), "give tools as tools_json or as structs, not both");
+  for (size_t i = 0; i < p.n_tools; ++i) {
+    ernie_tool t = read_element(p.tools, i, "tools");
+    ERNIE_REQUIRE_ARG(t.name && *t.name, "tools[%zu].name is empty", i);
+    Json fn = {{"name", t.name}};
+    if (t.description) fn["description"] = t.description;
+    fn["parameters"] = t.parameters_json ? parse_user_json(t.parameters_json, "tools parameters_json")
+                                         : Json{{"type", "object"}};
+    c.tools.push_back({{"type", "function"}, {"function", fn}});
+  }
   c.system_settings = text_or_empty(p.system_settings);
   c.add_generation_prompt = p.add_generation_prompt != 0;
   validate_conversation(c);
   return c;
+}
+
+ToolOptions tool_options_of(const Conversation& c, const ernie_chat_params& p) {
+  ToolOptions t;
+  for (const Json& tool : c.tools) {
+    const Json& fn = tool.contains("function") ? tool["function"] : tool;
+    ERNIE_REQUIRE_ARG(fn.is_object() && fn.contains("name") && fn["name"].is_string(),
+                      "every tool needs a function name");
+    Json params = fn.contains("parameters") ? fn["parameters"] : Json{{"type", "object"}};
+    t.tools.push_back({fn["name"].get<std::string>(), params});
+  }
+  ERNIE_REQUIRE_ARG(p.tool_choice >= ERNIE_TOOL_CHOICE_AUTO && p.tool_choice <= ERNIE_TOOL_CHOICE_NAMED,
+                    "tool_choice %d is not an ERNIE_TOOL_CHOICE_* value", p.tool_choice);
+  t.choice = static_cast<ToolChoice>(p.tool_choice);
+  if (t.choice == ToolChoice::Named) {
+    ERNIE_REQUIRE_ARG(p.tool_choice_name, "tool_choice is NAMED but tool_choice_name is NULL");
+    t.named = p.tool_choice_name;
+  }
+  ERNIE_REQUIRE_ARG(t.choice == ToolChoice::Auto || t.choice == ToolChoice::None || !t.tools.empty(),
+                    "tool_choice requires a tool call but no tools were given");
+  t.parallel = p.parallel_tool_calls != 0;
+  return t;
 }
 
 ernie_chat_params chat_params_of(const ernie_chat_params* in) {
@@ -95,19 +129,122 @@ void return_text(const std::string& text, char** out_text, size_t* out_len) {
   if (out_len) *out_len = text.size();
 }
 
-// Chat = render to segments, tokenize each in its mode, generate.
-ernie_status chat(ernie_session* session, const Conversation& conv, std::optional<ChatFormat> override_format,
-                  const ernie_generate_params* params, ernie_generate_result* result) {
+// Chat = render to segments, tokenize each in its mode, generate; with a
+// tool callback, run the calls and continue until an answer (or a limit).
+ernie_status chat(ernie_session* session, Conversation conv, std::optional<ChatFormat> override_format,
+                  const ToolOptions& tools, const ernie_generate_params* params, ernie_generate_result* result) {
   ERNIE_REQUIRE_ARG(session && session->impl, "session is NULL");
+  api::check_result_struct(result);
   const Model& model = session->impl->model();
   ChatFormat format = select_chat_format(model.chat_template(), override_format);
-  std::vector<Segment> segments = render_chat_segments(format, conv);
-  std::vector<TextPiece> pieces;
-  for (const auto& s : segments) pieces.push_back({s.text, s.is_template});
-  std::vector<int32_t> prompt = model.tokenizer().encode(pieces);
   GenerateOptions options = api::generate_options_of(params);
   options.output_format = format;
-  return api::run_generation(session, prompt, options, result);
+  options.tools = tools;
+  ERNIE_REQUIRE_ARG(!(options.response_schema && !tools.tools.empty() && tools.choice != ToolChoice::None),
+                    "response_schema_json cannot be combined with tools");
+  if (options.sampling) validate(*options.sampling, model.config().vocab_size);
+  ernie_generate_params p;
+  ernie_generate_params_init(&p);
+  api::read_params(params, &p, "ernie_generate_params");
+  std::vector<JsonSchema> schemas;  // per tool, to validate before running
+  for (const auto& t : tools.tools) schemas.emplace_back(t.parameters);
+
+  Json added = Json::array();
+  GenerationResult total;
+  for (int round = 0;; ++round) {
+    std::vector<Segment> segments = render_chat_segments(format, conv);
+    std::vector<TextPiece> pieces;
+    for (const auto& s : segments) pieces.push_back({s.text, s.is_template});
+    std::vector<int32_t> prompt = model.tokenizer().encode(pieces);
+    GenerationResult g;
+    try {
+      g = generate(*session->impl, prompt, options);
+    } catch (...) {
+      GenerationResult failed;
+      failed.finish_reason = FinishReason::Error;
+      api::publish_result(session, std::move(failed), {}, added, result);
+      throw;
+    }
+    g.n_generated_tokens += total.n_generated_tokens;
+    g.n_reasoning_tokens += total.n_reasoning_tokens;
+    std::vector<Json> calls;
+    Message assistant;
+    assistant.role = Role::assistant;
+    assistant.content = g.text;
+    if (!g.reasoning.empty()) assistant.reasoning_content = g.reasoning;
+    Json assistant_json = {{"role", "assistant"}, {"content", g.text}};
+    if (!g.reasoning.empty()) assistant_json["reasoning_content"] = g.reasoning;
+    for (Json call : g.tool_calls) {
+      call["id"] = "call_" + std::to_string(session->next_call_id++);
+      assistant.tool_calls.push_back({call["id"], call["name"], call["arguments"]});
+      calls.push_back(call);
+    }
+    if (!calls.empty()) {
+      Json tc = Json::array();
+      for (const Json& c : calls) {
+        tc.push_back({{"id", c["id"]}, {"type", "function"},
+                      {"function", {{"name", c["name"]}, {"arguments", c["arguments"]}}}});
+      }
+      assistant_json["tool_calls"] = tc;
+    }
+    added.push_back(assistant_json);
+    const bool run_tools = g.finish_reason == FinishReason::ToolCalls && p.on_tool_call && !calls.empty() &&
+                           round < p.max_tool_rounds;
+    if (!run_tools) {
+      api::publish_result(session, std::move(g), calls, added, result);
+      return ERNIE_OK;
+    }
+    // Automatic mode: validate, run, append results, continue.
+    std::vector<Message> tool_messages;
+    bool deferred = false;
+    for (const Json& call : calls) {
+      std::string output;
+      size_t k = 0;
+      while (k < tools.tools.size() && tools.tools[k].name != call["name"].get<std::string>()) ++k;
+      try {
+        ERNIE_CHECK(k < tools.tools.size(), ERNIE_E_INVALID_ARGUMENT, "unknown tool '%s'",
+                    call["name"].get<std::string>().c_str());
+        schemas[k].validate(call["arguments"]);
+      } catch (const Error& e) {
+        output = std::string("error: ") + e.what();  // never executed; the model is told why
+      }
+      if (output.empty()) {
+        const std::string args = json_dumps(call["arguments"]);
+        const std::string id = call["id"], name = call["name"];
+        ernie_tool_call tc{sizeof(ernie_tool_call), id.c_str(), name.c_str(), args.c_str()};
+        ernie_tool_output out;
+        const int32_t rc = p.on_tool_call(p.tool_user_data, &tc, &out);
+        if (rc == ERNIE_TOOL_DEFER) {
+          deferred = true;
+          break;
+        }
+        ERNIE_CHECK(rc == ERNIE_TOOL_RESULT && out.set, ERNIE_E_INVALID_ARGUMENT,
+                    "tool callback for '%s' returned %d without a result (set one with ernie_tool_output_set)",
+                    name.c_str(), rc);
+        output = out.text;
+      }
+      Message m;
+      m.role = Role::tool;
+      m.content = output;
+      m.tool_call_id = call["id"];
+      tool_messages.push_back(m);
+    }
+    if (deferred) {
+      api::publish_result(session, std::move(g), calls, added, result);
+      return ERNIE_OK;
+    }
+    conv.messages.push_back(assistant);
+    for (auto& m : tool_messages) {
+      added.push_back({{"role", "tool"}, {"tool_call_id", m.tool_call_id}, {"content", m.content}});
+      conv.messages.push_back(std::move(m));
+    }
+    total.n_generated_tokens = g.n_generated_tokens;
+    total.n_reasoning_tokens = g.n_reasoning_tokens;
+    // A required or named call was made: later rounds may answer in text.
+    if (options.tools.choice == ToolChoice::Required || options.tools.choice == ToolChoice::Named) {
+      options.tools.choice = ToolChoice::Auto;
+    }
+  }
 }
 
 }  // namespace
@@ -119,6 +256,17 @@ ERNIE_API void ernie_chat_params_init(ernie_chat_params* p) {
   *p = ernie_chat_params{};
   p->struct_size = sizeof(*p);
   p->add_generation_prompt = 1;
+}
+
+ERNIE_API ernie_status ernie_tool_output_set(ernie_tool_output* output, const char* text, size_t len) {
+  return guarded("ernie_tool_output_set", [&] {
+    ERNIE_REQUIRE_ARG(output, "ernie_tool_output_set: output is NULL");
+    ERNIE_REQUIRE_ARG(text || len == 0, "ernie_tool_output_set: text is NULL");
+    std::string_view t(text ? text : "", len);
+    ERNIE_REQUIRE_ARG(utf8_valid(t), "ernie_tool_output_set: the result is not valid UTF-8");
+    output->text.assign(t);
+    output->set = true;
+  });
 }
 
 ERNIE_API ernie_status ernie_chat_render(const ernie_model* model, const ernie_message* messages, size_t n_messages,
@@ -179,7 +327,7 @@ ERNIE_API ernie_status ernie_session_chat(ernie_session* session, const ernie_me
   return guarded("ernie_session_chat", [&] {
     ernie_chat_params p = chat_params_of(chat_params);
     Conversation c = conversation_from_c(messages, n_messages, p);
-    return chat(session, c, format_override(p.format), params, result);
+    return chat(session, c, format_override(p.format), tool_options_of(c, p), params, result);
   });
 }
 
@@ -188,7 +336,10 @@ ERNIE_API ernie_status ernie_session_chat_json(ernie_session* session, const cha
                                                ernie_generate_result* result) {
   return guarded("ernie_session_chat_json", [&] {
     ERNIE_REQUIRE_ARG(conversation_json, "ernie_session_chat_json: conversation_json is NULL");
-    return chat(session, parse_conversation(conversation_json), format_override(format), params, result);
+    Conversation c = parse_conversation(conversation_json);
+    ernie_chat_params p;
+    ernie_chat_params_init(&p);
+    return chat(session, c, format_override(format), tool_options_of(c, p), params, result);
   });
 }
 

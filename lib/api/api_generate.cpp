@@ -3,6 +3,8 @@
 #include "api/api_common.h"
 #include "api/generate_params.h"
 #include "api/handles.h"
+#include "chat/json_dumps.h"
+#include "tools/tool_call_parser.h"
 #include "util/json.h"
 
 using namespace ernie;
@@ -61,6 +63,8 @@ GenerateOptions generate_options_of(const ernie_generate_params* in) {
                     "reasoning %d is not an ERNIE_REASONING_* value", p.reasoning);
   o.reasoning_off = p.reasoning == ERNIE_REASONING_OFF;
   o.reasoning_budget = p.reasoning_budget;
+  ERNIE_REQUIRE_ARG(p.max_tool_rounds >= 0 && p.max_tool_rounds <= 1000, "max_tool_rounds %d is out of range",
+                    p.max_tool_rounds);
   if (p.response_schema_json) {
     try {
       o.response_schema = std::make_shared<const JsonSchema>(parse_json(p.response_schema_json, "response_schema_json"));
@@ -83,46 +87,83 @@ GenerateOptions generate_options_of(const ernie_generate_params* in) {
       ev.logprob = e.logprob;
       ev.top_logprobs = top.empty() ? nullptr : top.data();
       ev.n_top_logprobs = top.size();
+      std::string args;
+      ernie_tool_call call{};
+      if (e.tool_call) {
+        args = json_dumps(e.tool_call->arguments);
+        call.struct_size = sizeof(call);
+        call.id = "";
+        call.name = e.tool_call->name.c_str();
+        call.arguments_json = args.c_str();
+        ev.tool_call = &call;
+      }
       return fn(ud, &ev) == 0;
     };
   }
   return o;
 }
 
-ernie_status run_generation(ernie_session* session, const std::vector<int32_t>& prompt, const GenerateOptions& options,
-                            ernie_generate_result* result) {
+void check_result_struct(const ernie_generate_result* result) {
   if (result) {
     ERNIE_REQUIRE_ARG(result->struct_size >= sizeof(size_t) && result->struct_size <= (1u << 16),
                       "result->struct_size %zu is invalid", result->struct_size);
   }
-  if (options.sampling) validate(*options.sampling, session->impl->model().config().vocab_size);
+}
+
+void publish_result(ernie_session* session, GenerationResult&& g, const std::vector<Json>& calls,
+                    const Json& added_messages, ernie_generate_result* result) {
+  session->last_text = std::move(g.text);
+  session->last_reasoning = std::move(g.reasoning);
+  session->last_tokens = std::move(g.tokens);
+  session->last_call_strings.clear();
+  session->last_calls.clear();
+  session->last_call_strings.reserve(calls.size() * 3);
+  for (const Json& c : calls) {
+    session->last_call_strings.push_back(c.value("id", ""));
+    session->last_call_strings.push_back(c["name"].get<std::string>());
+    session->last_call_strings.push_back(json_dumps(c["arguments"]));
+  }
+  for (size_t i = 0; i < calls.size(); ++i) {
+    ernie_tool_call tc{};
+    tc.struct_size = sizeof(tc);
+    tc.id = session->last_call_strings[i * 3].c_str();
+    tc.name = session->last_call_strings[i * 3 + 1].c_str();
+    tc.arguments_json = session->last_call_strings[i * 3 + 2].c_str();
+    session->last_calls.push_back(tc);
+  }
+  session->last_messages_json = json_dumps(added_messages);
+  if (!result) return;
   ernie_generate_result r{};
-  r.struct_size = result ? std::min(result->struct_size, sizeof(r)) : sizeof(r);
-  session->last_text.clear();
-  session->last_reasoning.clear();
-  session->last_tokens.clear();
+  r.struct_size = std::min(result->struct_size, sizeof(r));
+  r.finish_reason = static_cast<int32_t>(g.finish_reason);
+  r.n_prompt_tokens = static_cast<int32_t>(g.n_prompt_tokens);
+  r.n_cached_tokens = static_cast<int32_t>(g.n_cached_tokens);
+  r.n_generated_tokens = static_cast<int32_t>(g.n_generated_tokens);
+  r.n_reasoning_tokens = static_cast<int32_t>(g.n_reasoning_tokens);
   r.text = session->last_text.c_str();
   r.reasoning = session->last_reasoning.c_str();
+  r.tokens = session->last_tokens.data();
+  r.n_tokens = session->last_tokens.size();
+  r.tool_calls = session->last_calls.empty() ? nullptr : session->last_calls.data();
+  r.n_tool_calls = session->last_calls.size();
+  r.n_invalid_tool_calls = static_cast<int32_t>(g.invalid_tool_calls);
+  r.messages_json = session->last_messages_json.c_str();
+  std::memcpy(static_cast<void*>(result), &r, r.struct_size);
+}
+
+ernie_status run_generation(ernie_session* session, const std::vector<int32_t>& prompt, const GenerateOptions& options,
+                            ernie_generate_result* result) {
+  check_result_struct(result);
+  if (options.sampling) validate(*options.sampling, session->impl->model().config().vocab_size);
   try {
     GenerationResult g = generate(*session->impl, prompt, options);
-    session->last_text = std::move(g.text);
-    session->last_reasoning = std::move(g.reasoning);
-    session->last_tokens = std::move(g.tokens);
-    r.finish_reason = static_cast<int32_t>(g.finish_reason);
-    r.n_prompt_tokens = static_cast<int32_t>(g.n_prompt_tokens);
-    r.n_cached_tokens = static_cast<int32_t>(g.n_cached_tokens);
-    r.n_generated_tokens = static_cast<int32_t>(g.n_generated_tokens);
-    r.n_reasoning_tokens = static_cast<int32_t>(g.n_reasoning_tokens);
-    r.text = session->last_text.c_str();
-    r.reasoning = session->last_reasoning.c_str();
-    r.tokens = session->last_tokens.data();
-    r.n_tokens = session->last_tokens.size();
+    publish_result(session, std::move(g), {}, Json::array(), result);
   } catch (...) {
-    r.finish_reason = ERNIE_FINISH_ERROR;
-    if (result) std::memcpy(static_cast<void*>(result), &r, r.struct_size);
+    GenerationResult failed;
+    failed.finish_reason = FinishReason::Error;
+    publish_result(session, std::move(failed), {}, Json::array(), result);
     throw;
   }
-  if (result) std::memcpy(static_cast<void*>(result), &r, r.struct_size);
   return ERNIE_OK;
 }
 
@@ -153,6 +194,7 @@ ERNIE_API void ernie_generate_params_init(ernie_generate_params* p) {
   p->struct_size = sizeof(*p);
   p->max_tokens = 512;
   p->reasoning = ERNIE_REASONING_AUTO;
+  p->max_tool_rounds = 8;
 }
 
 ERNIE_API ernie_status ernie_session_generate(ernie_session* session, const int32_t* prompt, size_t n_prompt,

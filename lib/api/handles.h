@@ -26,4 +26,14 @@ struct ernie_session {
   // The last generation's texts, lent through ernie_generate_result.
   std::string last_text, last_reasoning;
   std::vector<int32_t> last_tokens;
+  std::vector<std::string> last_call_strings;  // backing store of last_calls
+  std::vector<ernie_tool_call> last_calls;
+  std::string last_messages_json;
+  uint64_t next_call_id = 1;
+};
+
+// The tool callback's result slot (ernie_tool_output_set).
+struct ernie_tool_output {
+  std::string text;
+  bool set = false;
 };

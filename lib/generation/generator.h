@@ -18,7 +18,25 @@ namespace ernie {
 
 class Session;
 
-enum class EventType { Text = 1, Reasoning = 2 };
+enum class EventType { Text = 1, Reasoning = 2, ToolCall = 3 };
+
+struct ToolCall;  // tools/tool_call_parser.h
+
+// A tool the model may call (thinking format): its JSON Schema constrains
+// the arguments the model writes.
+struct ToolSpec {
+  std::string name;
+  nlohmann::ordered_json parameters;  // JSON Schema of the arguments object
+};
+
+enum class ToolChoice { Auto = 0, None = 1, Required = 2, Named = 3 };
+
+struct ToolOptions {
+  std::vector<ToolSpec> tools;
+  ToolChoice choice = ToolChoice::Auto;
+  std::string named;             // ToolChoice::Named
+  bool parallel = true;          // false: stop after the first call
+};
 
 struct TokenAlternative {
   int32_t token;
@@ -31,9 +49,12 @@ struct GenerationEvent {
   int32_t token = -1;
   float logprob = 0;
   const std::vector<TokenAlternative>* top = nullptr;
+  const ToolCall* tool_call = nullptr;  // EventType::ToolCall
 };
 
-enum class FinishReason { StopToken = 1, StopString = 2, Length = 3, ContextFull = 4, Cancelled = 5, Error = 6 };
+enum class FinishReason {
+  StopToken = 1, StopString = 2, Length = 3, ContextFull = 4, Cancelled = 5, Error = 6, ToolCalls = 7
+};
 
 struct GenerateOptions {
   std::optional<SamplingParams> sampling;  // nullopt: greedy
@@ -51,6 +72,9 @@ struct GenerateOptions {
   // The answer must be JSON valid under this schema (constrained decoding);
   // generation stops when the value is complete.
   std::shared_ptr<const JsonSchema> response_schema;
+  // Tool calls (thinking format): arguments constrained by each tool's schema
+  // once "<tool_call>" begins (or from the start when a call is required).
+  ToolOptions tools;
 };
 
 struct GenerationResult {
@@ -62,7 +86,13 @@ struct GenerationResult {
   std::string text;
   std::string reasoning;
   std::vector<int32_t> tokens;  // every sampled token
+  std::vector<nlohmann::ordered_json> tool_calls;  // {"name": ..., "arguments": {...}}
+  int64_t invalid_tool_calls = 0;
 };
+
+// The schema a whole tool call must follow: {"name": <one tool>, "arguments":
+// <that tool's parameters>} (anyOf over the tools, or just the named one).
+std::shared_ptr<const JsonSchema> tool_call_schema(const ToolOptions& tools);
 
 GenerationResult generate(Session& session, const std::vector<int32_t>& prompt, const GenerateOptions& options);
 
