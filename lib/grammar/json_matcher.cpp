@@ -116,8 +116,9 @@ bool JsonMatcher::accept(std::string_view bytes) {
   return true;
 }
 
-bool JsonMatcher::keeps_state(uint8_t c) const {
-  if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+bool JsonMatcher::keeps_state(uint8_t c) const { return plain_byte(c) && in_open_string(); }
+
+bool JsonMatcher::in_open_string() const {
   for (const Stack& st : alternatives_) {
     if (st.empty()) return false;
     const Frame& f = st.back();

@@ -27,6 +27,10 @@ class JsonMatcher {
   // plain character inside a string of unbounded length): the token filter
   // then walks on without copying the state.
   bool keeps_state(uint8_t byte) const;
+  // Inside a string of unbounded length with no escape or character pending:
+  // every plain byte (printable ASCII except '"' and '\\') is accepted.
+  bool in_open_string() const;
+  static bool plain_byte(uint8_t c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
 
  private:
   struct Frame {

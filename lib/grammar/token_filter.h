@@ -25,10 +25,16 @@ class TokenFilter {
   struct Node {
     std::vector<std::pair<uint8_t, int32_t>> children;  // byte, node index
     std::vector<int32_t> tokens;                        // tokens ending here
+    // The tokens of this node's subtree are subtree_tokens_[first, last);
+    // `plain`: every byte below this node is a plain string character, so
+    // inside an open string the whole subtree is allowed at once.
+    uint32_t first = 0, last = 0;
+    bool plain = true;
   };
   void walk(int32_t node, const JsonMatcher& state, std::vector<uint8_t>& allowed) const;
 
   std::vector<Node> nodes_;
+  std::vector<int32_t> subtree_tokens_;  // tokens in depth-first order
   int32_t n_tokens_ = 0;
 };
 
