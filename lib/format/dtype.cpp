@@ -1,7 +1,11 @@
 #include "format/dtype.h"
 
+#include "quant/blocks.h"
+#include "quant/quantize.h"
+
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 
 namespace ernie {
 
@@ -10,19 +14,61 @@ const char* dtype_name(DType t) {
     case DType::F32: return "f32";
     case DType::F16: return "f16";
     case DType::BF16: return "bf16";
+    case DType::Q8: return "q8";
+    case DType::Q6: return "q6";
+    case DType::Q4: return "q4";
+    case DType::Q2: return "q2";
   }
   return "?";
 }
 
-bool dtype_known(uint32_t raw) { return raw <= static_cast<uint32_t>(DType::BF16); }
+bool dtype_from_name(const char* name, DType* out) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8, DType::Q6, DType::Q4, DType::Q2}) {
+    if (std::strcmp(name, dtype_name(t)) == 0) {
+      *out = t;
+      return true;
+    }
+  }
+  return false;
+}
 
-uint64_t dtype_row_bytes(DType t, uint64_t cols) {
+bool dtype_known(uint32_t raw) {
+  return raw <= static_cast<uint32_t>(DType::BF16) ||
+         (raw >= static_cast<uint32_t>(DType::Q8) && raw <= static_cast<uint32_t>(DType::Q2));
+}
+
+bool dtype_is_quantized(DType t) { return static_cast<uint32_t>(t) >= static_cast<uint32_t>(DType::Q8); }
+
+uint64_t dtype_block_values(DType t) {
   switch (t) {
-    case DType::F32: return cols * 4;
+    case DType::F32:
     case DType::F16:
-    case DType::BF16: return cols * 2;
+    case DType::BF16: return 1;
+    case DType::Q8: return quant::kQ8BlockValues;
+    case DType::Q6:
+    case DType::Q4:
+    case DType::Q2: return quant::kSuperBlockValues;
   }
   return 0;
+}
+
+uint64_t dtype_block_bytes(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::F16:
+    case DType::BF16: return 2;
+    case DType::Q8: return sizeof(quant::BlockQ8);
+    case DType::Q6: return sizeof(quant::BlockQ6);
+    case DType::Q4: return sizeof(quant::BlockQ4);
+    case DType::Q2: return sizeof(quant::BlockQ2);
+  }
+  return 0;
+}
+
+uint64_t dtype_row_bytes(DType t, uint64_t cols) {
+  const uint64_t per = dtype_block_values(t);
+  if (per == 0 || cols % per != 0) return 0;
+  return cols / per * dtype_block_bytes(t);
 }
 
 float bf16_to_f32(uint16_t v) {
@@ -106,6 +152,10 @@ void convert_to_f32(DType from, const void* src, float* dst, size_t n) {
       for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
       return;
     }
+    case DType::Q8:
+    case DType::Q6:
+    case DType::Q4:
+    case DType::Q2: quant::dequantize_row(from, src, dst, static_cast<int64_t>(n)); return;
   }
 }
 
@@ -122,6 +172,10 @@ void convert_from_f32(DType to, const float* src, void* dst, size_t n) {
       for (size_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
       return;
     }
+    case DType::Q8:
+    case DType::Q6:
+    case DType::Q4:
+    case DType::Q2: quant::quantize_row(to, src, dst, static_cast<int64_t>(n)); return;
   }
 }
 

@@ -11,9 +11,22 @@ enum class DType : uint32_t {
   F32 = 0,
   F16 = 1,
   BF16 = 2,
+  Q8 = 16,  // lib/quant/blocks.h has the block layouts of the quantized types
+  Q6 = 17,
+  Q4 = 18,
+  Q2 = 19,
 };
 
-// Name as written in docs and CLI output ("f32", "f16", "bf16"); "?" if unknown.
+// True for the block-quantized types (Q8, Q6, Q4, Q2).
+bool dtype_is_quantized(DType t);
+// Values per block: 1 for f32/f16/bf16, 32 for q8, 256 for q6/q4/q2.
+uint64_t dtype_block_values(DType t);
+// Bytes per block (per value for the float types).
+uint64_t dtype_block_bytes(DType t);
+// Parses a name written by dtype_name; false if unknown.
+bool dtype_from_name(const char* name, DType* out);
+
+// Name as written in docs and CLI output ("f32", "f16", "bf16", "q8", ...); "?" if unknown.
 const char* dtype_name(DType t);
 // True for a value this build knows (a file may name a type from the future).
 bool dtype_known(uint32_t raw);
@@ -27,9 +40,11 @@ uint16_t f32_to_bf16(float v);
 float f16_to_f32(uint16_t v);
 uint16_t f32_to_f16(float v);
 
-// Converts `n` elements of `src` (type `from`) to f32.
+// Converts `n` elements of `src` (type `from`) to f32; for a quantized type
+// `n` must be a whole number of blocks (the scalar dequantize reference).
 void convert_to_f32(DType from, const void* src, float* dst, size_t n);
-// Converts `n` f32 elements to `to` (F32, F16 or BF16).
+// Converts `n` f32 elements to `to`; for a quantized type `n` must be a whole
+// number of blocks (quant::quantize_row).
 void convert_from_f32(DType to, const float* src, void* dst, size_t n);
 
 }  // namespace ernie

@@ -44,8 +44,8 @@ const char* dtype_string(DType t) {
     case DType::F32: return "F32";
     case DType::F16: return "F16";
     case DType::BF16: return "BF16";
+    default: return "F32";  // checkpoints hold only float types
   }
-  return "F32";
 }
 
 size_t element_bytes(const std::string& dtype) {

@@ -1,0 +1,174 @@
+// q4 weights (super-blocks of 256: 8 sub-blocks of 32 with 6-bit scale and
+// min) against int8 activations. Sub-blocks line up with the activations'
+// 32-value scales, so per sub-block s:
+//   d_a[s] * (d * sc[s] * sum(q * a) - dmin * m[s] * sum(a))
+// where sum(a) comes from the activations' s16 (two 16-value sums).
+#include <cstring>
+
+#include "format/dtype.h"
+#include "backends/cpu/kernels/quant_dot_variants.h"
+#include "backends/cpu/kernels/simd_x86.h"
+
+namespace ernie::cpu {
+
+using quant::ActRowA8;
+using quant::BlockQ4;
+using quant::kSuperBlockValues;
+
+void q4_dot_scalar(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+  check_quant_dot_args(n_acts, n, kSuperBlockValues);
+  const auto* blocks = reinterpret_cast<const BlockQ4*>(w);
+  const int64_t nsb = n / kSuperBlockValues;
+  for (int j = 0; j < n_acts; ++j) {
+    const ActRowA8& a = acts[j];
+    float sum = 0.0f;
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      const BlockQ4& blk = blocks[sb];
+      const float d = f16_to_f32(blk.d);
+      const float dmin = f16_to_f32(blk.dmin);
+      for (int s = 0; s < 8; ++s) {
+        int sc = 0, m = 0;
+        quant::q4_scale_min(blk.scales, s, &sc, &m);
+        const uint8_t* qs = blk.qs + 32 * (s / 2);  // sub-block s: nibble s % 2 of these 32 bytes
+        const int shift = 4 * (s % 2);
+        const int64_t v0 = sb * kSuperBlockValues + 32 * s;
+        int32_t isum = 0;
+        for (int i = 0; i < 32; ++i) isum += ((qs[i] >> shift) & 15) * a.q[v0 + i];
+        const int32_t asum = a.s16[v0 / 16] + a.s16[v0 / 16 + 1];
+        sum += a.d[v0 / 32] * (d * static_cast<float>(sc * isum) - dmin * static_cast<float>(m * asum));
+      }
+    }
+    out[j] = sum;
+  }
+}
+
+#ifdef ERNIE_KERNELS_X86
+
+namespace {
+
+// The 8 scales and 8 mins of a super-block as bytes (byte s = sub-block s),
+// with plain 64-bit arithmetic instead of 16 calls of q4_scale_min.
+struct Q4ScaleBytes {
+  uint64_t sc;
+  uint64_t m;
+};
+
+inline Q4ScaleBytes q4_scale_bytes(const uint8_t* scales) {
+  uint64_t low;  // bytes 0..7: low nibble = sc & 15, high nibble = m & 15
+  uint32_t high; // nibble s of bytes 8..11: bits 0-1 = sc >> 4, bits 2-3 = m >> 4
+  std::memcpy(&low, scales, 8);
+  std::memcpy(&high, scales + 8, 4);
+  uint64_t h = high;  // spread nibble s to byte s
+  h = (h | h << 16) & 0x0000FFFF0000FFFFull;
+  h = (h | h << 8) & 0x00FF00FF00FF00FFull;
+  h = (h | h << 4) & 0x0F0F0F0F0F0F0F0Full;
+  constexpr uint64_t k4 = 0x0F0F0F0F0F0F0F0Full, k2 = 0x0303030303030303ull;
+  return {(low & k4) | (h & k2) << 4, (low >> 4 & k4) | (h >> 2 & k2) << 4};
+}
+
+// Per-super-block weights, shared by every activation row.
+struct Q4Scales {
+  __m256 dsc;   // d * sc[s]
+  __m256 dmin;  // dmin in every lane
+  __m256i m16;  // m[s] in int16 lanes 2s and 2s+1 (pairs with the activations' s16)
+};
+
+ERNIE_TARGET_AVX2 inline Q4Scales q4_scales(const BlockQ4& blk) {
+  const Q4ScaleBytes bytes = q4_scale_bytes(blk.scales);
+  const __m128i sc = _mm_cvtsi64_si128(static_cast<long long>(bytes.sc));
+  const __m128i m = _mm_cvtsi64_si128(static_cast<long long>(bytes.m));
+  Q4Scales s;
+  s.dsc = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(blk.d)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sc)));
+  s.dmin = _mm256_set1_ps(_cvtsh_ss(blk.dmin));
+  s.m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m));
+  return s;
+}
+
+// acc += d_a * (dsc * isum - dmin * m * asum), lane s = sub-block s. The
+// min term: madd of s16 (|s16| <= 16 * 127) with m (<= 63) is at most
+// 2 * 2032 * 63 per lane.
+ERNIE_TARGET_AVX2 inline __m256 q4_accumulate(__m256 acc, __m256i isum, const Q4Scales& s, const ActRowA8& a,
+                                               int64_t sb) {
+  const __m256 da = _mm256_loadu_ps(a.d + sb * 8);
+  const __m256i s16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.s16 + sb * 16));
+  const __m256 mins = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, s.m16));
+  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(s.dsc, da), acc);
+  return _mm256_fnmadd_ps(mins, _mm256_mul_ps(s.dmin, da), acc);
+}
+
+}  // namespace
+
+// Codes are 0..15 and |a| <= 127, so a maddubs pair is at most
+// 2 * 15 * 127 = 3810: no int16 saturation. madd with ones widens to int32.
+template <int N>
+ERNIE_TARGET_AVX2 static void q4_avx2(const BlockQ4* wb, const ActRowA8* acts, int64_t nsb, float* out) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[N];
+  for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const BlockQ4& blk = wb[sb];
+    __m256i codes[8];  // codes[s] = the 32 values of sub-block s
+    for (int p = 0; p < 4; ++p) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
+      codes[2 * p] = _mm256_and_si256(raw, low4);
+      codes[2 * p + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+    }
+    const Q4Scales s = q4_scales(blk);
+    for (int j = 0; j < N; ++j) {
+      const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
+      __m256i dots[8];
+      for (int k = 0; k < 8; ++k) {
+        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq + 32 * k));
+        dots[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(codes[k], av), ones);
+      }
+      acc[j] = q4_accumulate(acc[j], simd::sum_lanes_8x8(dots), s, acts[j], sb);
+    }
+  }
+  for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);
+}
+
+void q4_dot_avx2(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+  check_quant_dot_args(n_acts, n, kSuperBlockValues);
+  const auto* wb = reinterpret_cast<const BlockQ4*>(w);
+  with_n_acts(n_acts, [&](auto k) { q4_avx2<decltype(k)::value>(wb, acts, n / kSuperBlockValues, out); });
+}
+
+// 64 values per 512-bit step: the 32 bytes qs[32p..] go to both halves, the
+// upper half shifted right by 4, so the vector holds sub-blocks 2p and 2p+1
+// in order. vpdpbusd sums 4 products (u8 x s8) into int32 without saturation.
+template <int N>
+ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* acts, int64_t nsb, float* out) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i half_shift = _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4);
+  const __m512i zero = _mm512_setzero_si512();
+  __m256 acc[N];
+  for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const BlockQ4& blk = wb[sb];
+    __m512i codes[4];
+    for (int p = 0; p < 4; ++p) {
+      const __m512i raw =
+          _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p)));
+      codes[p] = _mm512_and_si512(_mm512_srlv_epi64(raw, half_shift), low4);
+    }
+    const Q4Scales s = q4_scales(blk);
+    for (int j = 0; j < N; ++j) {
+      const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
+      __m512i dots[4];
+      for (int p = 0; p < 4; ++p) dots[p] = _mm512_dpbusd_epi32(zero, codes[p], _mm512_loadu_si512(aq + 64 * p));
+      acc[j] = q4_accumulate(acc[j], simd::sum_halves_4x16(dots), s, acts[j], sb);
+    }
+  }
+  for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);
+}
+
+void q4_dot_avx512(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+  check_quant_dot_args(n_acts, n, kSuperBlockValues);
+  const auto* wb = reinterpret_cast<const BlockQ4*>(w);
+  with_n_acts(n_acts, [&](auto k) { q4_avx512<decltype(k)::value>(wb, acts, n / kSuperBlockValues, out); });
+}
+
+#endif  // ERNIE_KERNELS_X86
+
+}  // namespace ernie::cpu

@@ -1,0 +1,47 @@
+// Picks the dot kernel for a weight type and instruction set.
+#include "backends/cpu/kernels/quant_dot.h"
+
+#include "backends/cpu/kernels/quant_dot_variants.h"
+
+namespace ernie::cpu {
+
+namespace {
+
+struct Variants {
+  QuantDotFn scalar;
+  QuantDotFn avx2;
+  QuantDotFn avx512;
+};
+
+QuantDotFn pick(const Variants& v, Isa isa) {
+  // Never wider than the CPU runs (a request for more gets the best there
+  // is): the wider kernel would die on an illegal instruction.
+  static const Isa supported = cpu_supported_isa();
+  if (isa > supported) isa = supported;
+  if (isa == Isa::Avx512Vnni && v.avx512) return v.avx512;
+  if (isa >= Isa::Avx2 && v.avx2) return v.avx2;
+  return v.scalar;
+}
+
+#ifdef ERNIE_KERNELS_X86
+#define ERNIE_QUANT_VARIANTS(t) Variants{t##_dot_scalar, t##_dot_avx2, t##_dot_avx512}
+#else
+#define ERNIE_QUANT_VARIANTS(t) Variants{t##_dot_scalar, nullptr, nullptr}
+#endif
+
+}  // namespace
+
+QuantDotFn quant_dot_kernel(DType t, Isa isa) {
+  switch (t) {
+    case DType::Q8: return pick(ERNIE_QUANT_VARIANTS(q8), isa);
+    case DType::Q6: return pick(ERNIE_QUANT_VARIANTS(q6), isa);
+    case DType::Q4: return pick(ERNIE_QUANT_VARIANTS(q4), isa);
+    case DType::Q2: return pick(ERNIE_QUANT_VARIANTS(q2), isa);
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16: return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace ernie::cpu

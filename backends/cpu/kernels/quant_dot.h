@@ -1,0 +1,30 @@
+// Dot products of quantized weight rows with quantized activation rows: the
+// inner loop of every matrix product on quantized weights. Each type has a
+// scalar reference (the definition, in integer arithmetic per block) and SIMD
+// variants next to it in <type>_dot.cpp, picked once at run time.
+#pragma once
+
+#include <cstdint>
+
+#include "format/dtype.h"
+#include "quant/blocks.h"
+
+namespace ernie::cpu {
+
+// Instruction sets with kernels, lowest first.
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512Vnni = 2 };
+
+// The best Isa this CPU runs; ERNIE_CPU_ISA=scalar|avx2|avx512 in the
+// environment lowers it (never raises it past what the CPU has).
+Isa detect_isa();
+const char* isa_name(Isa isa);
+
+// out[j] = sum over i < n of w[i] * a_j[i] (both dequantized), for j < n_acts
+// (1..4). Several activation rows per call let prefill reuse each unpacked
+// weight block. `w` is one row of type t (n a multiple of its block size).
+using QuantDotFn = void (*)(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
+
+// The kernel for weights of type `t` on `isa`; nullptr if `t` is not quantized.
+QuantDotFn quant_dot_kernel(DType t, Isa isa);
+
+}  // namespace ernie::cpu

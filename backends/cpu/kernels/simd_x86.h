@@ -1,0 +1,101 @@
+// x86 SIMD helpers shared by the quantized dot kernels. Functions carry
+// their instruction set in a target attribute instead of the files being
+// compiled with -mavx2/-mavx512*, so the library still loads and runs (on
+// the scalar kernels) on a CPU without them; the dispatcher picks a variant
+// only after detect_isa has seen the CPU has it.
+#pragma once
+
+#include "backends/cpu/kernels/quant_dot_variants.h"
+
+#ifdef ERNIE_KERNELS_X86
+
+// GCC 12 reports its own _mm512_undefined_* self-initialisations as
+// (maybe-)uninitialized when intrinsics inline into target-attribute functions
+// (GCC bug 105593); the warning is about the header, not this code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
+
+#define ERNIE_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define ERNIE_TARGET_AVX512 \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+namespace ernie::cpu::simd {
+
+// Sum of the 8 lanes, always in the same order.
+ERNIE_TARGET_AVX2 inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+ERNIE_TARGET_AVX512 inline float hsum(__m512 v) {
+  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+  return hsum(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
+}
+
+// Lane j of the result = the sum of the 8 lanes of v[j] (a transposing
+// reduction: one vector of per-sub-block sums instead of eight).
+ERNIE_TARGET_AVX2 inline __m256i sum_lanes_8x8(const __m256i v[8]) {
+  const __m256i a = _mm256_hadd_epi32(v[0], v[1]);
+  const __m256i b = _mm256_hadd_epi32(v[2], v[3]);
+  const __m256i c = _mm256_hadd_epi32(v[4], v[5]);
+  const __m256i d = _mm256_hadd_epi32(v[6], v[7]);
+  const __m256i e = _mm256_hadd_epi32(a, b);  // per 128-bit half: v0..v3 partial sums
+  const __m256i f = _mm256_hadd_epi32(c, d);  // v4..v7
+  return _mm256_add_epi32(_mm256_permute2x128_si256(e, f, 0x20), _mm256_permute2x128_si256(e, f, 0x31));
+}
+
+// Lane 2p + h of the result = the sum of lanes 8h..8h+7 of v[p] (p < 4,
+// h < 2): a 64-value chunk holds two 32-value groups, one per 256-bit half.
+ERNIE_TARGET_AVX512 inline __m256i sum_halves_4x16(const __m512i v[4]) {
+  // Fold 128-bit quarters: y0 quarter q = group q's 4 partial lanes (groups 0..3), y1: groups 4..7.
+  const __m512i y0 = _mm512_add_epi32(_mm512_shuffle_i64x2(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                      _mm512_shuffle_i64x2(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  const __m512i y1 = _mm512_add_epi32(_mm512_shuffle_i64x2(v[2], v[3], _MM_SHUFFLE(2, 0, 2, 0)),
+                                      _mm512_shuffle_i64x2(v[2], v[3], _MM_SHUFFLE(3, 1, 3, 1)));
+  // Within each quarter q: lane 0 = total of group q, lane 1 = total of group 4 + q.
+  const __m512i z = _mm512_add_epi32(_mm512_unpacklo_epi32(y0, y1), _mm512_unpackhi_epi32(y0, y1));
+  const __m512i t = _mm512_add_epi32(z, _mm512_shuffle_epi32(z, _MM_PERM_BADC));
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, t));
+}
+
+// q6/q2 have a scale per 16 values. From those 16 scales as int16 lanes,
+// the madd operand for each 32-value group g: sc[2g] in int16 lanes 0-7
+// (the group's first 16 values, in the low 128 bits after maddubs) and
+// sc[2g+1] in lanes 8-15.
+ERNIE_TARGET_AVX2 inline void group_scales_8(__m256i sc16, __m256i out[8]) {
+  const __m256i first = _mm256_permute4x64_epi64(sc16, 0x44);   // sc[0..7] in both halves
+  const __m256i second = _mm256_permute4x64_epi64(sc16, 0xEE);  // sc[8..15] in both halves
+  for (int k = 0; k < 4; ++k) {
+    const char a0 = static_cast<char>(4 * k), a1 = static_cast<char>(4 * k + 1);
+    const char b0 = static_cast<char>(4 * k + 2), b1 = static_cast<char>(4 * k + 3);
+    const __m256i pick = _mm256_setr_epi8(a0, a1, a0, a1, a0, a1, a0, a1, a0, a1, a0, a1, a0, a1, a0, a1,  //
+                                          b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1);
+    out[k] = _mm256_shuffle_epi8(first, pick);
+    out[4 + k] = _mm256_shuffle_epi8(second, pick);
+  }
+}
+
+// The same for 64-value chunks and vpdpbusd output: int32 lane l of chunk p
+// covers values 64p + 4l .. +3, so it takes sc[4p + l / 4].
+ERNIE_TARGET_AVX512 inline void chunk_scales_4(__m512i sc32, __m512i out[4]) {
+  for (int p = 0; p < 4; ++p) {
+    const int b = 4 * p;
+    const __m512i pick = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1,  //
+                                           b + 2, b + 2, b + 2, b + 2, b + 3, b + 3, b + 3, b + 3);
+    out[p] = _mm512_permutexvar_epi32(pick, sc32);
+  }
+}
+
+}  // namespace ernie::cpu::simd
+
+#endif  // ERNIE_KERNELS_X86
