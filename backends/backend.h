@@ -41,8 +41,8 @@ class ModelRuntime {
  public:
   virtual ~ModelRuntime() = default;
   // Throws ERNIE_E_OUT_OF_MEMORY if the buffers cannot be allocated.
-  virtual std::unique_ptr<SessionState> create_state(int64_t n_ctx, int64_t n_batch) const = 0;
-  virtual uint64_t state_bytes(int64_t n_ctx, int64_t n_batch) const = 0;
+  virtual std::unique_ptr<SessionState> create_state(int64_t n_ctx, int64_t n_batch, KvType kv) const = 0;
+  virtual uint64_t state_bytes(int64_t n_ctx, int64_t n_batch, KvType kv) const = 0;
   // Runs the tokens through the model, appending their keys and values to
   // the state's cache at positions [pos0, pos0 + n_tokens).
   virtual void forward(SessionState& state, const ForwardRequest& request) const = 0;

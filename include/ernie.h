@@ -242,7 +242,15 @@ typedef struct ernie_session_params {
   int32_t n_ctx;      /* context length in tokens; 0 = min(model max, 4096) */
   int32_t n_batch;    /* max tokens per forward pass; larger evals are split (512) */
   int32_t n_threads;  /* 0 = the model's thread count */
+  int32_t kv_type;    /* ERNIE_KV_* storage of the KV cache (AUTO) */
 } ernie_session_params;
+
+/* KV cache storage. AUTO: f32 for models with float weights (results match
+ * the reference to f32 rounding), f16 for quantized models (half the memory
+ * and the bytes read per token; ~5e-4 relative rounding of keys and values). */
+#define ERNIE_KV_AUTO 0
+#define ERNIE_KV_F32 1
+#define ERNIE_KV_F16 2
 
 ERNIE_API void ernie_session_params_init(ernie_session_params *params);
 
@@ -578,10 +586,19 @@ ERNIE_API ernie_status ernie_session_restore(ernie_session *session, const void 
 #define ERNIE_TYPE_F32 1
 #define ERNIE_TYPE_F16 2
 #define ERNIE_TYPE_BF16 3
+/* Quantization recipes (docs/quantization.md): a storage type per tensor role
+ * (routed experts, shared experts, attention, dense MLP, embeddings, output
+ * head); routers and norms stay f32. Rows must be whole blocks (32 values for
+ * q8, 256 for the others): a tensor whose rows are not takes the next wider
+ * type that fits, bf16 at worst. */
+#define ERNIE_TYPE_Q8 16 /* ~8.5 bits/weight: near-lossless */
+#define ERNIE_TYPE_Q6 17 /* ~6.6 bits/weight */
+#define ERNIE_TYPE_Q4 18 /* ~4.5-5 bits/weight: the default for laptops */
+#define ERNIE_TYPE_Q2 19 /* ~3 bits/weight: routed experts at 2.6 bits */
 
 typedef struct ernie_pack_params {
   size_t struct_size;         /* sizeof(ernie_pack_params), set by init */
-  int32_t type;               /* ERNIE_TYPE_* for weight matrices (AUTO) */
+  int32_t type;               /* ERNIE_TYPE_*: weight matrix type or recipe (AUTO) */
   int32_t n_threads;          /* 0 = physical cores */
   ernie_progress_fn progress; /* optional; non-zero cancels (nothing is written) */
   void *progress_user_data;

@@ -1,12 +1,15 @@
 // The CPU backend: the ERNIE 4.5 forward pass (ERNIE45.md §3) over weights
-// mapped from the packed file, one batch of tokens at a time.
+// mapped from the packed file, one batch of tokens at a time. Float weights
+// multiply f32 activations; quantized weights multiply activations quantized
+// once per product input (ops/act_a8.h).
 #include <algorithm>
-#include <cstring>
 #include <new>
 #include <vector>
 
 #include "backends/backend.h"
-#include "backends/cpu/moe_router.h"
+#include "backends/cpu/cpu_state.h"
+#include "backends/cpu/kernels/quant_dot.h"
+#include "backends/cpu/moe_layer.h"
 #include "backends/cpu/ops/attention.h"
 #include "backends/cpu/ops/matmul.h"
 #include "backends/cpu/ops/norm_rope.h"
@@ -16,88 +19,18 @@
 namespace ernie {
 namespace {
 
-// Small per-layer vectors converted to f32 once at load.
-struct LayerF32 {
-  std::vector<float> attn_norm, ffn_norm, router, router_bias;
-};
-
 std::vector<float> to_f32(const TensorView& v) {
   std::vector<float> out(static_cast<size_t>(v.n_mats * v.rows * v.cols));
   convert_to_f32(v.type, v.data, out.data(), out.size());
   return out;
 }
 
-// Buffers sized for n_batch tokens; the KV cache holds n_ctx positions.
-class CpuSessionState final : public SessionState {
- public:
-  CpuSessionState(const ModelConfig& c, int64_t n_ctx, int64_t n_batch)
-      : n_ctx_(n_ctx), n_batch_(n_batch), n_layers_(c.num_layers), kv_dim_(c.kv_dim()) {
-    const int64_t H = c.hidden_size, kv = c.kv_dim();
-    const int64_t ffn = std::max({c.intermediate_size, c.moe_intermediate_size, c.shared_intermediate()});
-    const int64_t k = c.is_moe ? c.moe_k : 0;
-    k_cache.resize(static_cast<size_t>(c.num_layers * n_ctx * kv));
-    v_cache.resize(k_cache.size());
-    x.resize(static_cast<size_t>(n_batch * H));
-    h.resize(x.size());
-    q.resize(static_cast<size_t>(n_batch * c.q_dim()));
-    attn.resize(q.size());
-    gate.resize(static_cast<size_t>(n_batch * ffn));
-    up.resize(gate.size());
-    ffn_out.resize(x.size());
-    gathered.resize(x.size());
-    moe_acc.resize(x.size());
-    moe_out.resize(static_cast<size_t>(n_batch * std::max<int64_t>(k, 1) * H));
-    router_logits.resize(static_cast<size_t>(n_batch * std::max<int64_t>(c.moe_num_experts, 1)));
-    choices.resize(static_cast<size_t>(n_batch * std::max<int64_t>(k, 1)));
-    probs.resize(static_cast<size_t>(std::max<int64_t>(c.moe_num_experts, 1)));
-    expert_rows.resize(static_cast<size_t>(n_batch));
-  }
-  int64_t n_ctx() const override { return n_ctx_; }
-  int64_t n_batch() const override { return n_batch_; }
-
-  uint64_t kv_bytes(int64_t n_tokens) const override {
-    return 2ull * static_cast<uint64_t>(n_layers_ * n_tokens * kv_dim_) * sizeof(float);
-  }
-  void save_kv(int64_t n_tokens, uint8_t* out) const override { copy_kv(n_tokens, out, true); }
-  void load_kv(int64_t n_tokens, const uint8_t* in) override { copy_kv(n_tokens, const_cast<uint8_t*>(in), false); }
-
-  // Scratch that depends on the thread count, grown on demand.
-  float* thread_scratch(size_t floats) {
-    if (scratch.size() < floats) scratch.resize(floats);
-    return scratch.data();
-  }
-
-  std::vector<float> k_cache, v_cache;  // [layer][pos][kv_dim]
-  // Activations, [n_batch][width] each: width H for x, h, ffn_out, gathered,
-  // moe_acc; q_dim for q and attn; the FFN width for gate and up.
-  std::vector<float> x, h, q, attn, gate, up, ffn_out, gathered, moe_acc;
-  std::vector<float> moe_out;  // [token][rank][H]: each chosen expert's output
-  std::vector<float> router_logits, probs, scratch;
-  std::vector<ExpertChoice> choices;    // [token][k]
-  std::vector<int64_t> expert_rows;     // token index per gathered row
-
- private:
-  void copy_kv(int64_t n_tokens, uint8_t* blob, bool to_blob) const {
-    const size_t rows = static_cast<size_t>(n_tokens * kv_dim_) * sizeof(float);
-    for (int64_t l = 0; l < n_layers_; ++l) {
-      for (int kv = 0; kv < 2; ++kv) {
-        auto* cache = const_cast<float*>((kv ? v_cache : k_cache).data()) + l * n_ctx_ * kv_dim_;
-        uint8_t* b = blob + (static_cast<size_t>(l) * 2 + static_cast<size_t>(kv)) * rows;
-        if (to_blob) {
-          std::memcpy(b, cache, rows);
-        } else {
-          std::memcpy(cache, b, rows);
-        }
-      }
-    }
-  }
-
-  int64_t n_ctx_, n_batch_, n_layers_, kv_dim_;
-};
+bool quantized(const TensorView& w) { return dtype_is_quantized(w.type); }
 
 class CpuRuntime final : public ModelRuntime {
  public:
   explicit CpuRuntime(const ModelWeights& w) : w_(w), c_(w.config) {
+    cpu::detect_isa();  // a bad ERNIE_CPU_ISA fails the load with its message, not a forward pass
     layers_.resize(w.layers.size());
     for (size_t i = 0; i < w.layers.size(); ++i) {
       const LayerWeights& L = w.layers[i];
@@ -113,24 +46,19 @@ class CpuRuntime final : public ModelRuntime {
     rope_inv_freq(c_.rope_theta, c_.head_dim, inv_freq_.data());
     max_cols_ = std::max({c_.hidden_size, c_.intermediate_size, c_.moe_intermediate_size,
                           c_.shared_intermediate(), c_.q_dim()});
+    shape_ = {c_.n_heads, c_.n_kv_heads, c_.head_dim, c_.kv_dim()};
   }
 
-  uint64_t state_bytes(int64_t n_ctx, int64_t n_batch) const override {
-    const auto f = sizeof(float);
-    const int64_t ffn = std::max({c_.intermediate_size, c_.moe_intermediate_size, c_.shared_intermediate()});
-    const int64_t k = c_.is_moe ? c_.moe_k : 1;
-    uint64_t kv = 2ull * static_cast<uint64_t>(c_.num_layers * n_ctx * c_.kv_dim()) * f;
-    uint64_t act = static_cast<uint64_t>(n_batch) *
-                   static_cast<uint64_t>((5 + k) * c_.hidden_size + 2 * c_.q_dim() + 2 * ffn) * f;
-    return kv + act;
+  uint64_t state_bytes(int64_t n_ctx, int64_t n_batch, KvType kv) const override {
+    return CpuSessionState::bytes_for(c_, n_ctx, n_batch, kv);
   }
 
-  std::unique_ptr<SessionState> create_state(int64_t n_ctx, int64_t n_batch) const override {
+  std::unique_ptr<SessionState> create_state(int64_t n_ctx, int64_t n_batch, KvType kv) const override {
     try {
-      return std::make_unique<CpuSessionState>(c_, n_ctx, n_batch);
+      return std::make_unique<CpuSessionState>(c_, n_ctx, n_batch, kv);
     } catch (const std::bad_alloc&) {
       ERNIE_FAIL(ERNIE_E_OUT_OF_MEMORY, "cannot allocate %llu bytes for a session of %lld tokens",
-                 static_cast<unsigned long long>(state_bytes(n_ctx, n_batch)), static_cast<long long>(n_ctx));
+                 static_cast<unsigned long long>(state_bytes(n_ctx, n_batch, kv)), static_cast<long long>(n_ctx));
     }
   }
 
@@ -138,122 +66,82 @@ class CpuRuntime final : public ModelRuntime {
     auto& s = static_cast<CpuSessionState&>(base);
     ThreadPool& pool = *req.pool;
     const int64_t T = req.n_tokens, H = c_.hidden_size;
-    float* scratch = s.thread_scratch(static_cast<size_t>(pool.size()) *
-                                      static_cast<size_t>(std::max(max_cols_, req.pos0 + T)));
+    const int64_t scratch_floats = std::max(matmul_scratch_floats(pool.size(), max_cols_),
+                                            attention_scratch_floats(pool.size(), shape_, req.pos0 + T));
+    float* scratch = s.thread_scratch(static_cast<size_t>(scratch_floats));
 
     for (int64_t t = 0; t < T; ++t) row_to_f32(w_.token_embd, 0, req.tokens[t], &s.x[static_cast<size_t>(t * H)]);
 
     for (size_t li = 0; li < w_.layers.size(); ++li) {
       attention_block(s, static_cast<int64_t>(li), req, pool, scratch);
       const LayerWeights& L = w_.layers[li];
-      for (int64_t t = 0; t < T; ++t) {
-        rmsnorm(&s.x[static_cast<size_t>(t * H)], layers_[li].ffn_norm.data(), static_cast<float>(c_.rms_norm_eps),
-                &s.h[static_cast<size_t>(t * H)], H);
-      }
+      norm_rows(s.x.data(), layers_[li].ffn_norm.data(), s.h.data(), T);
       if (L.is_moe) {
-        moe_block(s, li, T, pool, scratch);
+        moe_ffn(L, layers_[li], c_, s, T, pool, scratch);
       } else {
-        mlp(L.ffn_gate, L.ffn_up, L.ffn_down, 0, s.h.data(), T, s, s.x.data(), true, pool, scratch);
+        dense_ffn(L, s, T, pool, scratch);
       }
     }
 
     // Final norm and output head for the rows the caller wants.
     const int64_t first = req.all_logits ? 0 : T - 1;
     const int64_t n_out = T - first;
-    for (int64_t t = first; t < T; ++t) {
-      rmsnorm(&s.x[static_cast<size_t>(t * H)], output_norm_.data(), static_cast<float>(c_.rms_norm_eps),
-              &s.h[static_cast<size_t>(t * H)], H);
-    }
-    matmul(w_.output, 0, &s.h[static_cast<size_t>(first * H)], n_out, H, req.logits, c_.vocab_size, pool, scratch);
+    norm_rows(s.x.data() + first * H, output_norm_.data(), s.h.data(), n_out);
+    MatJob head{&w_.output, 0, nullptr, input(s, w_.output, s.h.data(), n_out, H, pool), req.logits, c_.vocab_size};
+    run_matmuls(&head, 1, pool, scratch);
   }
 
  private:
+  void norm_rows(const float* x, const float* w, float* out, int64_t n) const {
+    const int64_t H = c_.hidden_size;
+    for (int64_t t = 0; t < n; ++t) rmsnorm(x + t * H, w, static_cast<float>(c_.rms_norm_eps), out + t * H, H);
+  }
+
+  // The input of a product with `w`: the f32 rows, plus their A8 rows when w
+  // is quantized (quantized here; the caller reuses the result for the other
+  // matrices that read the same rows).
+  static MatInput input(CpuSessionState& s, const TensorView& w, const float* x, int64_t n, int64_t ld,
+                        ThreadPool& pool) {
+    MatInput in{x, ld, nullptr, nullptr, n};
+    if (quantized(w)) {
+      s.a8.quantize(x, n, ld, w.cols, pool);
+      in.a8 = s.a8.rows();
+    }
+    return in;
+  }
+
   void attention_block(CpuSessionState& s, int64_t li, const ForwardRequest& req, ThreadPool& pool,
                        float* scratch) const {
     const LayerWeights& L = w_.layers[static_cast<size_t>(li)];
     const int64_t T = req.n_tokens, H = c_.hidden_size, kvd = c_.kv_dim(), qd = c_.q_dim();
-    const auto eps = static_cast<float>(c_.rms_norm_eps);
-    for (int64_t t = 0; t < T; ++t) {
-      rmsnorm(&s.x[static_cast<size_t>(t * H)], layers_[static_cast<size_t>(li)].attn_norm.data(), eps,
-              &s.h[static_cast<size_t>(t * H)], H);
-    }
-    float* k_layer = &s.k_cache[static_cast<size_t>(li * s.n_ctx() * kvd)];
-    float* v_layer = &s.v_cache[static_cast<size_t>(li * s.n_ctx() * kvd)];
-    float* k_new = k_layer + req.pos0 * kvd;
-    float* v_new = v_layer + req.pos0 * kvd;
-    matmul(L.attn_q, 0, s.h.data(), T, H, s.q.data(), qd, pool, scratch);
-    matmul(L.attn_k, 0, s.h.data(), T, H, k_new, kvd, pool, scratch);
-    matmul(L.attn_v, 0, s.h.data(), T, H, v_new, kvd, pool, scratch);
+    norm_rows(s.x.data(), layers_[static_cast<size_t>(li)].attn_norm.data(), s.h.data(), T);
+    MatInput in = input(s, L.attn_q, s.h.data(), T, H, pool);
+    if (!in.a8 && (quantized(L.attn_k) || quantized(L.attn_v))) in = input(s, L.attn_k, s.h.data(), T, H, pool);
+    const MatJob qkv[3] = {{&L.attn_q, 0, nullptr, in, s.q.data(), qd},
+                           {&L.attn_k, 0, nullptr, in, s.k_new.data(), kvd},
+                           {&L.attn_v, 0, nullptr, in, s.v_new.data(), kvd}};
+    run_matmuls(qkv, 3, pool, scratch);
     for (int64_t t = 0; t < T; ++t) {
       rope_interleaved(&s.q[static_cast<size_t>(t * qd)], c_.n_heads, c_.head_dim, req.pos0 + t, inv_freq_.data());
-      rope_interleaved(k_new + t * kvd, c_.n_kv_heads, c_.head_dim, req.pos0 + t, inv_freq_.data());
+      rope_interleaved(&s.k_new[static_cast<size_t>(t * kvd)], c_.n_kv_heads, c_.head_dim, req.pos0 + t,
+                       inv_freq_.data());
     }
-    AttentionShape shape{c_.n_heads, c_.n_kv_heads, c_.head_dim, kvd};
-    attention(s.q.data(), k_layer, v_layer, req.pos0, T, shape, s.attn.data(), pool, scratch);
-    // x += attn Wo^T  (through h as the product buffer)
-    matmul(L.attn_o, 0, s.attn.data(), T, qd, s.h.data(), H, pool, scratch);
-    for (int64_t i = 0; i < T * H; ++i) s.x[static_cast<size_t>(i)] += s.h[static_cast<size_t>(i)];
+    s.store_kv(li, req.pos0, T, s.k_new.data(), s.v_new.data());
+    attention(s.q.data(), s.kv_layer(li), req.pos0, T, shape_, s.attn.data(), pool, scratch);
+    // x += attn Wo^T
+    MatJob o{&L.attn_o, 0, nullptr, input(s, L.attn_o, s.attn.data(), T, qd, pool), s.x.data(), H};
+    o.accumulate = true;
+    run_matmuls(&o, 1, pool, scratch);
   }
 
-  // SwiGLU MLP of matrix `mat` of the given tensors over n rows of `in`
-  // (stride H). Writes (or adds, when accumulate) the result to `out`.
-  void mlp(const TensorView& g, const TensorView& u, const TensorView& d, int64_t mat, const float* in, int64_t n,
-           CpuSessionState& s, float* out, bool accumulate, ThreadPool& pool, float* scratch) const {
-    const int64_t H = c_.hidden_size, I = g.rows;
-    matmul(g, mat, in, n, H, s.gate.data(), I, pool, scratch);
-    matmul(u, mat, in, n, H, s.up.data(), I, pool, scratch);
-    for (int64_t t = 0; t < n; ++t) silu_mul(&s.gate[static_cast<size_t>(t * I)], &s.up[static_cast<size_t>(t * I)], I);
-    if (!accumulate) {
-      matmul(d, mat, s.gate.data(), n, I, out, H, pool, scratch);
-      return;
-    }
-    matmul(d, mat, s.gate.data(), n, I, s.ffn_out.data(), H, pool, scratch);
-    for (int64_t i = 0; i < n * H; ++i) out[i] += s.ffn_out[static_cast<size_t>(i)];
-  }
-
-  void moe_block(CpuSessionState& s, size_t li, int64_t T, ThreadPool& pool, float* scratch) const {
-    const LayerWeights& L = w_.layers[li];
-    const LayerF32& Lf = layers_[li];
-    const int64_t H = c_.hidden_size, E = c_.moe_num_experts, K = c_.moe_k;
-    TensorView router{DType::F32, 1, E, H, static_cast<uint64_t>(H) * 4,
-                      reinterpret_cast<const uint8_t*>(Lf.router.data())};
-    matmul(router, 0, s.h.data(), T, H, s.router_logits.data(), E, pool, scratch);
-    for (int64_t t = 0; t < T; ++t) {
-      route_token(&s.router_logits[static_cast<size_t>(t * E)], Lf.router_bias.data(), E, K, c_.moe_norm_min,
-                  s.probs.data(), &s.choices[static_cast<size_t>(t * K)]);
-    }
-    // Tokens grouped by expert: gather their rows, run the expert once, and
-    // scatter each output to the (token, rank) slot it belongs to. The
-    // weighted sum then runs per token in rank order, independent of batching.
-    for (int64_t e = 0; e < E; ++e) {
-      int64_t n = 0;
-      for (int64_t t = 0; t < T; ++t) {
-        for (int64_t j = 0; j < K; ++j) {
-          if (s.choices[static_cast<size_t>(t * K + j)].expert != e) continue;
-          std::memcpy(&s.gathered[static_cast<size_t>(n * H)], &s.h[static_cast<size_t>(t * H)], H * sizeof(float));
-          s.expert_rows[static_cast<size_t>(n++)] = t * K + j;
-        }
-      }
-      if (n == 0) continue;
-      mlp(L.gate_exps, L.up_exps, L.down_exps, e, s.gathered.data(), n, s, s.ffn_out.data(), false, pool, scratch);
-      for (int64_t r = 0; r < n; ++r) {
-        std::memcpy(&s.moe_out[static_cast<size_t>(s.expert_rows[static_cast<size_t>(r)] * H)],
-                    &s.ffn_out[static_cast<size_t>(r * H)], H * sizeof(float));
-      }
-    }
-    for (int64_t t = 0; t < T; ++t) {
-      float* acc = &s.moe_acc[static_cast<size_t>(t * H)];
-      for (int64_t i = 0; i < H; ++i) acc[i] = 0;
-      for (int64_t j = 0; j < K; ++j) {
-        const float wgt = s.choices[static_cast<size_t>(t * K + j)].weight;
-        const float* o = &s.moe_out[static_cast<size_t>((t * K + j) * H)];
-        for (int64_t i = 0; i < H; ++i) acc[i] += wgt * o[i];
-      }
-    }
-    if (!L.gate_shexp.empty()) {
-      mlp(L.gate_shexp, L.up_shexp, L.down_shexp, 0, s.h.data(), T, s, s.moe_acc.data(), true, pool, scratch);
-    }
-    for (int64_t i = 0; i < T * H; ++i) s.x[static_cast<size_t>(i)] += s.moe_acc[static_cast<size_t>(i)];
+  // x += SwiGLU MLP(h) of a dense layer.
+  void dense_ffn(const LayerWeights& L, CpuSessionState& s, int64_t T, ThreadPool& pool, float* scratch) const {
+    const int64_t H = c_.hidden_size, I = L.ffn_gate.rows;
+    const MatJob gate_up{&L.ffn_gate, 0, &L.ffn_up, input(s, L.ffn_gate, s.h.data(), T, H, pool), s.inter.data(), I};
+    run_matmuls(&gate_up, 1, pool, scratch);
+    MatJob down{&L.ffn_down, 0, nullptr, input(s, L.ffn_down, s.inter.data(), T, I, pool), s.x.data(), H};
+    down.accumulate = true;
+    run_matmuls(&down, 1, pool, scratch);
   }
 
   const ModelWeights& w_;
@@ -262,6 +150,7 @@ class CpuRuntime final : public ModelRuntime {
   std::vector<float> output_norm_;
   std::vector<double> inv_freq_;
   int64_t max_cols_ = 0;
+  AttentionShape shape_{};
 };
 
 class CpuBackend final : public Backend {

@@ -59,6 +59,7 @@ const ernie_abi_entry kAbiTable[] = {
     ERNIE_ABI_FIELD(ernie_session_params, n_ctx),
     ERNIE_ABI_FIELD(ernie_session_params, n_batch),
     ERNIE_ABI_FIELD(ernie_session_params, n_threads),
+    ERNIE_ABI_FIELD(ernie_session_params, kv_type),
 
     ERNIE_ABI_SIZE(ernie_sampling_params),
     ERNIE_ABI_FIELD(ernie_sampling_params, struct_size),
@@ -88,6 +89,7 @@ const ernie_abi_entry kAbiTable[] = {
     ERNIE_ABI_FIELD(ernie_event, logprob),
     ERNIE_ABI_FIELD(ernie_event, top_logprobs),
     ERNIE_ABI_FIELD(ernie_event, n_top_logprobs),
+    ERNIE_ABI_FIELD(ernie_event, tool_call),
 
     ERNIE_ABI_SIZE(ernie_generate_params),
     ERNIE_ABI_FIELD(ernie_generate_params, struct_size),
@@ -104,6 +106,9 @@ const ernie_abi_entry kAbiTable[] = {
     ERNIE_ABI_FIELD(ernie_generate_params, on_event),
     ERNIE_ABI_FIELD(ernie_generate_params, user_data),
     ERNIE_ABI_FIELD(ernie_generate_params, response_schema_json),
+    ERNIE_ABI_FIELD(ernie_generate_params, on_tool_call),
+    ERNIE_ABI_FIELD(ernie_generate_params, tool_user_data),
+    ERNIE_ABI_FIELD(ernie_generate_params, max_tool_rounds),
 
     ERNIE_ABI_SIZE(ernie_generate_result),
     ERNIE_ABI_FIELD(ernie_generate_result, struct_size),
@@ -116,6 +121,10 @@ const ernie_abi_entry kAbiTable[] = {
     ERNIE_ABI_FIELD(ernie_generate_result, reasoning),
     ERNIE_ABI_FIELD(ernie_generate_result, tokens),
     ERNIE_ABI_FIELD(ernie_generate_result, n_tokens),
+    ERNIE_ABI_FIELD(ernie_generate_result, tool_calls),
+    ERNIE_ABI_FIELD(ernie_generate_result, n_tool_calls),
+    ERNIE_ABI_FIELD(ernie_generate_result, n_invalid_tool_calls),
+    ERNIE_ABI_FIELD(ernie_generate_result, messages_json),
 
     ERNIE_ABI_SIZE(ernie_tool_call),
     ERNIE_ABI_FIELD(ernie_tool_call, struct_size),
@@ -132,12 +141,23 @@ const ernie_abi_entry kAbiTable[] = {
     ERNIE_ABI_FIELD(ernie_message, n_tool_calls),
     ERNIE_ABI_FIELD(ernie_message, tool_call_id),
 
+    ERNIE_ABI_SIZE(ernie_tool),
+    ERNIE_ABI_FIELD(ernie_tool, struct_size),
+    ERNIE_ABI_FIELD(ernie_tool, name),
+    ERNIE_ABI_FIELD(ernie_tool, description),
+    ERNIE_ABI_FIELD(ernie_tool, parameters_json),
+
     ERNIE_ABI_SIZE(ernie_chat_params),
     ERNIE_ABI_FIELD(ernie_chat_params, struct_size),
     ERNIE_ABI_FIELD(ernie_chat_params, format),
     ERNIE_ABI_FIELD(ernie_chat_params, tools_json),
     ERNIE_ABI_FIELD(ernie_chat_params, system_settings),
     ERNIE_ABI_FIELD(ernie_chat_params, add_generation_prompt),
+    ERNIE_ABI_FIELD(ernie_chat_params, tools),
+    ERNIE_ABI_FIELD(ernie_chat_params, n_tools),
+    ERNIE_ABI_FIELD(ernie_chat_params, tool_choice),
+    ERNIE_ABI_FIELD(ernie_chat_params, tool_choice_name),
+    ERNIE_ABI_FIELD(ernie_chat_params, parallel_tool_calls),
 
     ERNIE_ABI_SIZE(ernie_pack_params),
     ERNIE_ABI_FIELD(ernie_pack_params, struct_size),

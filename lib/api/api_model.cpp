@@ -94,7 +94,8 @@ ERNIE_API ernie_status ernie_model_get_info(const ernie_model* model, ernie_mode
     r.rms_norm_eps = static_cast<float>(c.rms_norm_eps);
     r.n_params = m.weights().n_params;
     r.weight_bytes = m.weights().bytes;
-    r.kv_bytes_per_token = m.runtime().state_bytes(2, 1) - m.runtime().state_bytes(1, 1);
+    const KvType kv = m.weights().default_kv_type();
+    r.kv_bytes_per_token = m.runtime().state_bytes(2, 1, kv) - m.runtime().state_bytes(1, 1, kv);
     r.file_bytes = m.file().file_size();
     r.n_tensors = static_cast<int32_t>(m.file().tensors().size());
     std::memcpy(static_cast<void*>(info), &r, r.struct_size);
@@ -115,7 +116,8 @@ ERNIE_API ernie_status ernie_model_session_bytes(const ernie_model* model, int32
     ERNIE_REQUIRE_ARG(model && model->impl, "ernie_model_session_bytes: model is NULL");
     ERNIE_REQUIRE_ARG(out_bytes, "ernie_model_session_bytes: out_bytes is NULL");
     ERNIE_REQUIRE_ARG(n_ctx > 0 && n_batch > 0, "ernie_model_session_bytes: n_ctx and n_batch must be positive");
-    *out_bytes = model->impl->runtime().state_bytes(n_ctx, n_batch < n_ctx ? n_batch : n_ctx);
+    *out_bytes = model->impl->runtime().state_bytes(n_ctx, n_batch < n_ctx ? n_batch : n_ctx,
+                                                     model->impl->weights().default_kv_type());
   });
 }
 

@@ -28,6 +28,10 @@ extern "C" ERNIE_API ernie_status ernie_pack(const char* hf_dir, const char* out
       case ERNIE_TYPE_F32: opt.type = DType::F32; break;
       case ERNIE_TYPE_F16: opt.type = DType::F16; break;
       case ERNIE_TYPE_BF16: opt.type = DType::BF16; break;
+      case ERNIE_TYPE_Q8: opt.recipe = quant::Recipe::Q8; break;
+      case ERNIE_TYPE_Q6: opt.recipe = quant::Recipe::Q6; break;
+      case ERNIE_TYPE_Q4: opt.recipe = quant::Recipe::Q4; break;
+      case ERNIE_TYPE_Q2: opt.recipe = quant::Recipe::Q2; break;
       default: ERNIE_FAIL(ERNIE_E_INVALID_ARGUMENT, "ernie_pack: type %d is not an ERNIE_TYPE_* value", params.type);
     }
     opt.n_threads = params.n_threads;

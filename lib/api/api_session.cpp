@@ -14,6 +14,7 @@ ERNIE_API void ernie_session_params_init(ernie_session_params* p) {
   p->n_ctx = 0;
   p->n_batch = 512;
   p->n_threads = 0;
+  p->kv_type = ERNIE_KV_AUTO;
 }
 
 ERNIE_API ernie_status ernie_session_create(ernie_model* model, const ernie_session_params* params,
@@ -30,6 +31,12 @@ ERNIE_API ernie_status ernie_session_create(ernie_model* model, const ernie_sess
     o.n_ctx = p.n_ctx;
     o.n_batch = p.n_batch;
     o.n_threads = p.n_threads;
+    switch (p.kv_type) {
+      case ERNIE_KV_AUTO: break;
+      case ERNIE_KV_F32: o.kv_type = KvType::F32; break;
+      case ERNIE_KV_F16: o.kv_type = KvType::F16; break;
+      default: ERNIE_FAIL(ERNIE_E_INVALID_ARGUMENT, "ernie_session_create: kv_type %d is not an ERNIE_KV_* value", p.kv_type);
+    }
     auto handle = std::make_unique<ernie_session>();
     handle->owner = model;
     handle->impl = std::make_unique<Session>(*model->impl, o);

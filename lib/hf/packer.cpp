@@ -27,6 +27,7 @@ constexpr int kMaxThreads = 8;
 constexpr uint64_t kBufferBudget = 128u << 20;
 constexpr uint64_t kMinChunkElements = 1u << 16;
 constexpr uint64_t kMaxChunkElements = 4u << 20;
+constexpr uint64_t kBlockMultiple = 256;  // every quantized type's block divides it
 constexpr const char* kCrcPlaceholder = "00000000";
 
 std::string hex8(uint32_t v) { return strfmt("%08x", v); }
@@ -48,7 +49,7 @@ const char* dominant_source_dtype(const HfCheckpoint& ck) {
 // Shard checksums are only known after streaming: they start as fixed-width
 // placeholders and are filled in by replace_metadata.
 Json build_metadata(const HfCheckpoint& ck, const std::vector<PackedTensorDesc>& descs,
-                    const std::optional<DType>& requested, const std::vector<std::string>& shard_crcs) {
+                    const PackOptions& opt, const std::vector<std::string>& shard_crcs) {
   Json files = Json::array();
   for (const SourceFile& f : ck.small_files) {
     files.push_back({{"name", f.name}, {"size", f.size}, {"crc32c", hex8(f.crc32c)}});
@@ -69,7 +70,8 @@ Json build_metadata(const HfCheckpoint& ck, const std::vector<PackedTensorDesc>&
   m["tokenizer"] = ck.tokenizer;
   m["chat_template"] = ck.chat_template;
   m["provenance"] = {{"packer", packer_version()},
-                     {"requested_type", requested ? dtype_name(*requested) : "auto"},
+                     {"requested_type", opt.recipe ? std::string("recipe ") + quant::recipe_name(*opt.recipe)
+                                       : opt.type ? dtype_name(*opt.type) : "auto"},
                      {"source_dtype", dominant_source_dtype(ck)},
                      {"source_files", std::move(files)}};
   m["tensor_types"] = std::move(types);
@@ -86,8 +88,17 @@ class Streamer {
       : ck_(ck), writer_(writer), types_(types), opt_(opt), shard_crcs_(shard_crcs), total_bytes_(total_bytes) {}
 
   void run(int n_threads) {
-    chunk_elements_ = std::clamp<uint64_t>(kBufferBudget / (12u * static_cast<uint64_t>(n_threads)),
-                                           kMinChunkElements, kMaxChunkElements);
+    // Chunks are whole quantization blocks (pieces are whole rows, rows whole
+    // blocks), and no larger than the largest piece: the buffers are
+    // zero-filled at allocation, so oversized ones cost time on small models.
+    uint64_t largest = 0;
+    for (const auto& t : ck_.tensors) {
+      for (const auto& p : t.pieces) largest = std::max(largest, p.elements);
+    }
+    const uint64_t budget = std::clamp<uint64_t>(kBufferBudget / (12u * static_cast<uint64_t>(n_threads)),
+                                                 kMinChunkElements, kMaxChunkElements);
+    chunk_elements_ = std::min(budget, (largest + kBlockMultiple - 1) / kBlockMultiple * kBlockMultiple);
+    chunk_elements_ = std::max<uint64_t>(chunk_elements_ / kBlockMultiple * kBlockMultiple, kBlockMultiple);
     std::vector<std::thread> threads;
     try {
       for (int i = 0; i < n_threads; ++i) threads.emplace_back([this] { work(); });
@@ -158,10 +169,9 @@ class Streamer {
   void stream_tensor(size_t i, Buffers& buf) {
     const CanonicalTensor& t = ck_.tensors[i];
     const DType to = types_[i];
-    const uint64_t to_bytes = dtype_row_bytes(to, 1);
     TensorSink sink = writer_.begin_tensor(i);
     if (t.pieces.empty()) {  // an absent router bias: zeros
-      std::fill(buf.dst.begin(), buf.dst.end(), 0);
+      std::fill(buf.dst.begin(), buf.dst.end(), uint8_t{0});
       while (sink.remaining() > 0) sink.write(buf.dst.data(), std::min<uint64_t>(sink.remaining(), buf.dst.size()));
     }
     for (const SourcePiece& p : t.pieces) {
@@ -174,11 +184,15 @@ class Streamer {
         shard.read(offset, buf.src.data(), n * from_bytes);
         shard_crcs_[p.shard].add(offset, n * from_bytes, crc32c(buf.src.data(), n * from_bytes));
         if (p.dtype == to) {
-          sink.write(buf.src.data(), n * to_bytes);
+          sink.write(buf.src.data(), n * from_bytes);
         } else {
+          // n is whole rows or whole chunks, so whole blocks of a quantized type.
+          const uint64_t out_bytes = dtype_row_bytes(to, n);
+          ERNIE_CHECK(out_bytes > 0, ERNIE_E_INTERNAL, "tensor '%s': %zu values are not whole %s blocks",
+                      t.spec.name.c_str(), n, dtype_name(to));
           convert_to_f32(p.dtype, buf.src.data(), buf.f32.data(), n);
           convert_from_f32(to, buf.f32.data(), buf.dst.data(), n);
-          sink.write(buf.dst.data(), n * to_bytes);
+          sink.write(buf.dst.data(), out_bytes);
         }
         done += n;
         add_bytes(n * from_bytes);
@@ -213,8 +227,10 @@ int thread_count(int requested, size_t n_tensors) {
 
 }  // namespace
 
-DType packed_dtype(const CanonicalTensor& t, std::optional<DType> requested) {
+DType packed_dtype(const CanonicalTensor& t, const PackOptions& opt) {
   if (t.spec.role == TensorRole::Router) return DType::F32;
+  if (opt.recipe) return quant::recipe_dtype(*opt.recipe, t.spec.role, t.spec.shape.back());
+  const std::optional<DType>& requested = opt.type;
   if (requested) return t.spec.role == TensorRole::Norm ? DType::F32 : *requested;
   if (t.pieces.empty()) return DType::F32;
   const DType first = t.pieces[0].dtype;
@@ -231,11 +247,11 @@ void pack_checkpoint(const std::string& hf_dir, const std::string& out_path, con
   std::vector<PackedTensorDesc> descs;
   std::vector<DType> types;
   for (const CanonicalTensor& t : ck.tensors) {
-    types.push_back(packed_dtype(t, opt.type));
+    types.push_back(packed_dtype(t, opt));
     descs.push_back({t.spec.name, types.back(), t.spec.shape});
   }
   std::vector<std::string> shard_crcs(ck.shards.size(), kCrcPlaceholder);
-  PackedWriter writer(out_path, build_metadata(ck, descs, opt.type, shard_crcs), std::move(ck.tokenizer_model), descs);
+  PackedWriter writer(out_path, build_metadata(ck, descs, opt, shard_crcs), std::move(ck.tokenizer_model), descs);
 
   uint64_t total_bytes = 0;
   for (const auto& s : ck.shards) total_bytes += s.file_size();
@@ -263,7 +279,7 @@ void pack_checkpoint(const std::string& hf_dir, const std::string& out_path, con
         });
     shard_crcs[i] = hex8(crc);
   }
-  writer.replace_metadata(build_metadata(ck, descs, opt.type, shard_crcs));
+  writer.replace_metadata(build_metadata(ck, descs, opt, shard_crcs));
   if (opt.progress && !opt.progress(1.0f)) ERNIE_FAIL(ERNIE_E_CANCELLED, "packing was cancelled");
   writer.finish();
   opt.log.log(ERNIE_LOG_INFO, strfmt("wrote '%s' (%llu bytes)", out_path.c_str(),

@@ -10,12 +10,14 @@
 
 #include "format/dtype.h"
 #include "hf/checkpoint.h"
+#include "quant/recipe.h"
 #include "util/logger.h"
 
 namespace ernie {
 
 struct PackOptions {
   std::optional<DType> type;             // storage type of weight matrices; nullopt = keep the checkpoint's
+  std::optional<quant::Recipe> recipe;   // a type per tensor role instead (overrides `type`)
   int n_threads = 0;                     // 0 = physical cores (at most 8: packing is I/O bound)
   std::function<bool(float)> progress;   // fraction of bytes done; false cancels. Called on the calling thread.
   Logger log;
@@ -28,9 +30,10 @@ struct PackOptions {
 void pack_checkpoint(const std::string& hf_dir, const std::string& out_path, const PackOptions& options = {});
 
 // The storage type of a canonical tensor (policy in docs/pack.md): the router
-// and its bias are always f32; with a requested type, norms are f32 and every
-// other tensor takes it; without, a tensor keeps its checkpoint dtype (f32
-// when its pieces disagree, or when it has none).
-DType packed_dtype(const CanonicalTensor& tensor, std::optional<DType> requested);
+// and its bias are always f32; with a recipe, quant::recipe_dtype decides;
+// with a requested type, norms are f32 and every other tensor takes it;
+// without, a tensor keeps its checkpoint dtype (f32 when its pieces
+// disagree, or when it has none).
+DType packed_dtype(const CanonicalTensor& tensor, const PackOptions& options);
 
 }  // namespace ernie

@@ -23,7 +23,7 @@ Session::Session(const Model& model, const SessionOptions& options) : model_(mod
   int64_t n_batch = std::min<int64_t>(options.n_batch > 0 ? options.n_batch : 512, n_ctx);
   ERNIE_CHECK(options.n_threads >= 0 && options.n_threads <= 1024, ERNIE_E_INVALID_ARGUMENT,
               "session: n_threads %d is out of range", options.n_threads);
-  state_ = model.runtime().create_state(n_ctx, n_batch);
+  state_ = model.runtime().create_state(n_ctx, n_batch, options.kv_type.value_or(model.weights().default_kv_type()));
   pool_ = std::make_unique<ThreadPool>(options.n_threads > 0 ? options.n_threads : model.n_threads());
 }
 

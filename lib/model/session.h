@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "backends/backend.h"
@@ -19,6 +20,7 @@ struct SessionOptions {
   int64_t n_ctx = 0;    // 0: min(model max, 4096)
   int64_t n_batch = 512;
   int n_threads = 0;    // 0: the model's
+  std::optional<KvType> kv_type;  // nullopt: the model's default (ModelWeights::default_kv_type)
 };
 
 class Session {

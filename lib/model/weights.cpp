@@ -50,6 +50,7 @@ ModelWeights bind_weights(const PackedFile& file, const ModelConfig& config) {
     uint64_t n = 1;
     for (int64_t d : spec.shape) n *= static_cast<uint64_t>(d);
     w.n_params += n;
+    w.quantized = w.quantized || dtype_is_quantized(v.type);
     w.bytes += v.row_bytes * static_cast<uint64_t>(v.rows) * static_cast<uint64_t>(v.n_mats);
 
     const std::string& name = spec.name;

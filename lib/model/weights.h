@@ -36,12 +36,20 @@ struct LayerWeights {
   TensorView gate_shexp, up_shexp, down_shexp;           // MoE: shared experts (may be empty)
 };
 
+// Storage of a session's KV cache.
+enum class KvType { F32, F16 };
+
 struct ModelWeights {
   ModelConfig config;
   TensorView token_embd, output_norm, output;  // output aliases token_embd when tied
   std::vector<LayerWeights> layers;
   uint64_t n_params = 0;
   uint64_t bytes = 0;
+  bool quantized = false;  // some matrix is stored in a quantized type
+
+  // f32 keeps float-weight models exact; quantized models take f16 (the
+  // rounding is far below the weights' own).
+  KvType default_kv_type() const { return quantized ? KvType::F16 : KvType::F32; }
 };
 
 // Binds every tensor of `config` (tensor_names.h) to the file, checking that

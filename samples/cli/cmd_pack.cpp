@@ -23,7 +23,7 @@ void print_log(void*, int32_t level, const char* message) {
 }  // namespace
 
 int cmd_pack(const std::vector<std::string>& argv) {
-  Args args(argv, {"-o", "--type", "--threads"}, {"--quiet"});
+  Args args(argv, {"-o", "--type", "--quant", "--threads"}, {"--quiet"});
   if (args.positional().size() != 1) usage_error("pack takes one checkpoint directory: ernie pack <hf_dir> -o FILE");
   std::string out = args.get("-o");
   ernie_pack_params p;
@@ -34,6 +34,15 @@ int cmd_pack(const std::vector<std::string>& argv) {
   else if (type == "f16") p.type = ERNIE_TYPE_F16;
   else if (type == "bf16") p.type = ERNIE_TYPE_BF16;
   else usage_error("--type must be f32, f16 or bf16 (got '" + type + "')");
+  if (args.has("--quant")) {
+    if (args.has("--type")) usage_error("--quant and --type exclude each other");
+    const std::string recipe = args.get("--quant");
+    if (recipe == "q8") p.type = ERNIE_TYPE_Q8;
+    else if (recipe == "q6") p.type = ERNIE_TYPE_Q6;
+    else if (recipe == "q4") p.type = ERNIE_TYPE_Q4;
+    else if (recipe == "q2") p.type = ERNIE_TYPE_Q2;
+    else usage_error("--quant must be q8, q6, q4 or q2 (got '" + recipe + "')");
+  }
   p.n_threads = static_cast<int32_t>(args.get_int("--threads", 0, 0, 1024));
   int last = -1;
   if (!args.has("--quiet")) {

@@ -1,4 +1,6 @@
-// Causal grouped-query attention of a batch of new tokens over the KV cache.
+// Causal grouped-query attention of a batch of new tokens over the KV cache,
+// which holds keys and values as f32 or f16 (half the bytes to read per
+// decoded token).
 #pragma once
 
 #include <cstdint>
@@ -9,14 +11,28 @@ class ThreadPool;
 
 struct AttentionShape {
   int64_t n_heads, n_kv_heads, head_dim;
-  int64_t kv_stride;  // floats between consecutive positions in the cache
+  int64_t kv_stride;  // values between consecutive positions in the cache
+};
+
+// One layer's cache: [pos][kv_stride] values of f32, or f16 bit patterns.
+struct KvLayer {
+  const void* k = nullptr;
+  const void* v = nullptr;
+  bool f16 = false;
 };
 
 // For each new token t (position pos0 + t) and query head h:
 //   out[t][h] = softmax(q[t][h] . K[0..pos]^T / sqrt(hd)) V[0..pos]
-// using kv head h / (n_heads / n_kv_heads). `scores` holds pool.size() *
-// (pos0 + n_tokens) floats.
-void attention(const float* q, const float* k_cache, const float* v_cache, int64_t pos0, int64_t n_tokens,
-               const AttentionShape& shape, float* out, ThreadPool& pool, float* scores);
+// using kv head h / (n_heads / n_kv_heads). Each task takes one token and
+// one kv head, so a cached key or value row is converted once for all the
+// query heads that share it. `scratch` holds attention_scratch_floats.
+void attention(const float* q, const KvLayer& cache, int64_t pos0, int64_t n_tokens, const AttentionShape& shape,
+               float* out, ThreadPool& pool, float* scratch);
+
+int64_t attention_scratch_floats(int n_threads, const AttentionShape& shape, int64_t max_len);
+
+// f16 <-> f32 rows for the cache (F16C when the CPU has it).
+void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n);
+void f16_to_f32_row(const uint16_t* src, float* dst, int64_t n);
 
 }  // namespace ernie

@@ -1,10 +1,84 @@
 #include "backends/cpu/ops/matmul.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include "backends/cpu/kernels/quant_dot.h"
 #include "util/thread_pool.h"
 
 namespace ernie {
+namespace {
+
+// Rows per task: enough tasks to balance the threads, each long enough to
+// amortize the dispatch (a row of a 2560-wide q4 matrix is ~1.4 KB).
+constexpr int64_t kMinChunkRows = 16;
+constexpr int64_t kTasksPerThread = 4;
+
+float silu(float g) { return g / (1.0f + std::exp(-g)); }
+
+// Resolved outside the parallel loop: detect_isa may throw (a bad
+// ERNIE_CPU_ISA), and tasks must not. The runtime calls it at load first.
+cpu::QuantDotFn kernel_for(const TensorView& w) {
+  static const cpu::Isa isa = cpu::detect_isa();
+  return cpu::quant_dot_kernel(w.type, isa);
+}
+
+struct Kernels {
+  cpu::QuantDotFn w = nullptr, up = nullptr;
+};
+
+struct Task {
+  int32_t job;
+  int64_t r0, r1;
+};
+
+void store(const MatJob& j, int64_t i, int64_t r, float v) {
+  const int64_t row = j.y_idx ? j.y_idx[i] : i;
+  float& out = j.y[row * j.ldy + r];
+  out = j.accumulate ? out + v : v;
+}
+
+// Quantized weights: each weight row against up to 4 input rows per kernel call.
+void run_quantized(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1) {
+  const cpu::QuantDotFn dot = k.w, dot_up = k.up;
+  const int64_t n = j.in.n, cols = j.w->cols;
+  quant::ActRowA8 acts[4];
+  float g[4], u[4];
+  for (int64_t i0 = 0; i0 < n; i0 += 4) {
+    const int na = static_cast<int>(std::min<int64_t>(4, n - i0));
+    for (int a = 0; a < na; ++a) acts[a] = j.in.a8[j.in.idx ? j.in.idx[i0 + a] : i0 + a];
+    for (int64_t r = r0; r < r1; ++r) {
+      dot(j.w->row(j.mat, r), acts, na, cols, g);
+      if (j.up) {
+        dot_up(j.up->row(j.mat, r), acts, na, cols, u);
+        for (int a = 0; a < na; ++a) g[a] = silu(g[a]) * u[a];
+      }
+      for (int a = 0; a < na; ++a) store(j, i0 + a, r, g[a]);
+    }
+  }
+}
+
+// Float weights: rows converted to f32 (unless stored so), f32 dot products.
+void run_float(const MatJob& j, int64_t r0, int64_t r1, float* scratch) {
+  const int64_t cols = j.w->cols;
+  auto row_of = [&](const TensorView& w, int64_t r, float* buf) -> const float* {
+    if (w.type == DType::F32) return reinterpret_cast<const float*>(w.row(j.mat, r));
+    row_to_f32(w, j.mat, r, buf);
+    return buf;
+  };
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* wr = row_of(*j.w, r, scratch);
+    const float* ur = j.up ? row_of(*j.up, r, scratch + cols) : nullptr;
+    for (int64_t i = 0; i < j.in.n; ++i) {
+      const float* x = j.in.x + (j.in.idx ? j.in.idx[i] : i) * j.in.ldx;
+      float v = dot_f32(wr, x, cols);
+      if (ur) v = silu(v) * dot_f32(ur, x, cols);
+      store(j, i, r, v);
+    }
+  }
+}
+
+}  // namespace
 
 float dot_f32(const float* a, const float* b, int64_t n) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -20,25 +94,55 @@ void row_to_f32(const TensorView& w, int64_t mat, int64_t r, float* out) {
   convert_to_f32(w.type, w.row(mat, r), out, static_cast<size_t>(w.cols));
 }
 
-void matmul(const TensorView& w, int64_t mat, const float* x, int64_t n_tokens, int64_t ldx, float* y,
-            int64_t ldy, ThreadPool& pool, float* scratch) {
-  // Enough chunks to balance threads, each long enough to amortize dispatch.
-  const int64_t n_chunks = std::min<int64_t>(w.rows, static_cast<int64_t>(pool.size()) * 8);
-  const int64_t chunk = (w.rows + n_chunks - 1) / n_chunks;
-  pool.parallel_for(n_chunks, [&](int64_t c, int thread) {
-    float* row = scratch + static_cast<int64_t>(thread) * w.cols;
-    const int64_t r1 = std::min(w.rows, (c + 1) * chunk);
-    for (int64_t r = c * chunk; r < r1; ++r) {
-      const float* wr;
-      if (w.type == DType::F32) {
-        wr = reinterpret_cast<const float*>(w.row(mat, r));
+void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* scratch) {
+  // Kernels of up to 128 jobs per loop (more are run in several loops).
+  constexpr int64_t kMaxJobs = 128;
+  if (n_jobs > kMaxJobs) {
+    run_matmuls(jobs, kMaxJobs, pool, scratch);
+    run_matmuls(jobs + kMaxJobs, n_jobs - kMaxJobs, pool, scratch);
+    return;
+  }
+  // Chunk size from the total work, so many small experts and one big
+  // matrix both spread evenly.
+  int64_t total_rows = 0, max_cols = 0;
+  for (int64_t k = 0; k < n_jobs; ++k) {
+    if (jobs[k].in.n > 0) total_rows += jobs[k].w->rows;
+    max_cols = std::max(max_cols, jobs[k].w->cols);
+  }
+  if (total_rows == 0) return;
+  const int64_t want_tasks = static_cast<int64_t>(pool.size()) * kTasksPerThread;
+  const int64_t chunk = std::max<int64_t>(kMinChunkRows, (total_rows + want_tasks - 1) / want_tasks);
+  // Tasks live on the stack for the usual job counts; the list is rebuilt per
+  // call without allocating.
+  constexpr int64_t kMaxTasks = 1024;
+  Task tasks[kMaxTasks];
+  int64_t n_tasks = 0;
+  Kernels kernels[kMaxJobs];
+  for (int64_t k = 0; k < n_jobs; ++k) {
+    if (!dtype_is_quantized(jobs[k].w->type)) continue;
+    kernels[k].w = kernel_for(*jobs[k].w);
+    if (jobs[k].up) kernels[k].up = kernel_for(*jobs[k].up);
+  }
+  auto flush = [&] {
+    pool.parallel_for(n_tasks, [&](int64_t t, int thread) {
+      const Task& task = tasks[t];
+      const MatJob& j = jobs[task.job];
+      if (dtype_is_quantized(j.w->type)) {
+        run_quantized(j, kernels[task.job], task.r0, task.r1);
       } else {
-        row_to_f32(w, mat, r, row);
-        wr = row;
+        run_float(j, task.r0, task.r1, scratch + static_cast<int64_t>(thread) * 2 * max_cols);
       }
-      for (int64_t t = 0; t < n_tokens; ++t) y[t * ldy + r] = dot_f32(wr, x + t * ldx, w.cols);
+    });
+    n_tasks = 0;
+  };
+  for (int64_t k = 0; k < n_jobs; ++k) {
+    if (jobs[k].in.n <= 0) continue;
+    for (int64_t r = 0; r < jobs[k].w->rows; r += chunk) {
+      if (n_tasks == kMaxTasks) flush();
+      tasks[n_tasks++] = {static_cast<int32_t>(k), r, std::min(jobs[k].w->rows, r + chunk)};
     }
-  });
+  }
+  flush();
 }
 
 }  // namespace ernie

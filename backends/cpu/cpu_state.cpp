@@ -1,0 +1,115 @@
+#include "backends/cpu/cpu_state.h"
+
+#include <algorithm>
+
+#include "backends/cpu/ops/attention.h"
+
+namespace ernie {
+namespace {
+
+struct Sizes {
+  int64_t ffn, k, rows, a8_cols;
+};
+
+Sizes sizes(const ModelConfig& c, int64_t n_batch) {
+  Sizes s;
+  s.ffn = std::max({c.intermediate_size, c.moe_intermediate_size, c.shared_intermediate()});
+  s.k = c.is_moe ? c.moe_k : 0;
+  s.rows = n_batch * (s.k + 1);
+  s.a8_cols = std::max({c.hidden_size, c.q_dim(), s.ffn});
+  return s;
+}
+
+}  // namespace
+
+CpuSessionState::CpuSessionState(const ModelConfig& c, int64_t n_ctx, int64_t n_batch, KvType kv)
+    : n_ctx_(n_ctx), n_batch_(n_batch), n_layers_(c.num_layers), kv_dim_(c.kv_dim()), kv_(kv) {
+  const Sizes z = sizes(c, n_batch);
+  const int64_t H = c.hidden_size, E = std::max<int64_t>(c.moe_num_experts, 1);
+  const auto cache = static_cast<size_t>(c.num_layers * n_ctx * kv_dim_);
+  if (kv == KvType::F16) {
+    k16.resize(cache);
+    v16.resize(cache);
+  } else {
+    k32.resize(cache);
+    v32.resize(cache);
+  }
+  x.resize(static_cast<size_t>(n_batch * H));
+  h.resize(x.size());
+  q.resize(static_cast<size_t>(n_batch * c.q_dim()));
+  attn.resize(q.size());
+  k_new.resize(static_cast<size_t>(n_batch * kv_dim_));
+  v_new.resize(k_new.size());
+  inter.resize(static_cast<size_t>(z.rows * z.ffn));
+  moe_out.resize(static_cast<size_t>(n_batch * std::max<int64_t>(z.k, 1) * H));
+  shared_out.resize(x.size());
+  a8.reserve(z.rows, z.a8_cols);
+  router_logits.resize(static_cast<size_t>(n_batch * E));
+  probs.resize(static_cast<size_t>(E));
+  choices.resize(static_cast<size_t>(n_batch * std::max<int64_t>(z.k, 1)));
+  expert_token.resize(choices.size());
+  expert_slot.resize(choices.size());
+  expert_offset.resize(static_cast<size_t>(E + 1));
+  expert_fill.resize(static_cast<size_t>(E));
+  jobs.resize(static_cast<size_t>(E + 1));
+}
+
+uint64_t CpuSessionState::bytes_for(const ModelConfig& c, int64_t n_ctx, int64_t n_batch, KvType kv_type) {
+  const Sizes z = sizes(c, n_batch);
+  const uint64_t kv = 2ull * static_cast<uint64_t>(c.num_layers * n_ctx * c.kv_dim()) * (kv_type == KvType::F16 ? 2 : 4);
+  const uint64_t f = sizeof(float);
+  const uint64_t act = static_cast<uint64_t>(n_batch) *
+                       static_cast<uint64_t>((3 + std::max<int64_t>(z.k, 1)) * c.hidden_size + 2 * c.q_dim() +
+                                             2 * c.kv_dim()) * f;
+  const uint64_t inter = static_cast<uint64_t>(z.rows * z.ffn) * f;
+  const uint64_t a8 = static_cast<uint64_t>(z.rows * z.a8_cols) * (1 + 4.0 / 32 + 2.0 / 16) + 64 * z.rows;
+  return kv + act + inter + a8;
+}
+
+KvLayer CpuSessionState::kv_layer(int64_t layer) const {
+  if (kv_ == KvType::F16) return {&k16[layer_offset(layer)], &v16[layer_offset(layer)], true};
+  return {&k32[layer_offset(layer)], &v32[layer_offset(layer)], false};
+}
+
+void CpuSessionState::store_kv(int64_t layer, int64_t pos0, int64_t n, const float* k, const float* v) {
+  const size_t at = layer_offset(layer) + static_cast<size_t>(pos0 * kv_dim_);
+  const int64_t values = n * kv_dim_;
+  if (kv_ == KvType::F16) {
+    f32_to_f16_row(k, &k16[at], values);
+    f32_to_f16_row(v, &v16[at], values);
+  } else {
+    std::copy(k, k + values, &k32[at]);
+    std::copy(v, v + values, &v32[at]);
+  }
+}
+
+// The blob layout is backend-independent f32 (backend.h); f16 -> f32 -> f16
+// is exact, so a restored session continues bit-identically.
+uint64_t CpuSessionState::kv_bytes(int64_t n_tokens) const {
+  return 2ull * static_cast<uint64_t>(n_layers_ * n_tokens * kv_dim_) * sizeof(float);
+}
+
+void CpuSessionState::save_kv(int64_t n_tokens, uint8_t* out) const {
+  const int64_t n = n_tokens * kv_dim_;
+  auto* f = reinterpret_cast<float*>(out);
+  for (int64_t l = 0; l < n_layers_; ++l) {
+    const KvLayer c = kv_layer(l);
+    float* k = f + (2 * l) * n;
+    float* v = f + (2 * l + 1) * n;
+    if (c.f16) {
+      f16_to_f32_row(static_cast<const uint16_t*>(c.k), k, n);
+      f16_to_f32_row(static_cast<const uint16_t*>(c.v), v, n);
+    } else {
+      std::copy(static_cast<const float*>(c.k), static_cast<const float*>(c.k) + n, k);
+      std::copy(static_cast<const float*>(c.v), static_cast<const float*>(c.v) + n, v);
+    }
+  }
+}
+
+void CpuSessionState::load_kv(int64_t n_tokens, const uint8_t* in) {
+  const auto* f = reinterpret_cast<const float*>(in);
+  const int64_t n = n_tokens * kv_dim_;
+  for (int64_t l = 0; l < n_layers_; ++l) store_kv(l, 0, n_tokens, f + (2 * l) * n, f + (2 * l + 1) * n);
+}
+
+}  // namespace ernie
