@@ -10,7 +10,10 @@
 #include <stdexcept>
 #include <cstring>
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include "ernie.h"
 
@@ -45,6 +48,17 @@ const std::string& packed_golden(const std::string& name) {
     throw std::runtime_error("packing " + name + " failed: " + ernie_last_error());
   }
   return done.emplace(name, out).first->second;
+}
+
+CliRun run_cli(const std::string& args) {
+  TempDir dir;
+  std::string cmd = std::string(ERNIE_CLI_PATH) + " " + args + " >" + dir.file("out") + " 2>" + dir.file("err");
+  int status = std::system(cmd.c_str());
+  CliRun r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+  r.out = read_file(dir.file("out"));
+  r.err = read_file(dir.file("err"));
+  return r;
 }
 
 std::string read_file(const std::string& path) {

@@ -30,6 +30,14 @@ class TempDir {
 // test run, cached in a temp dir that lives until the process exits).
 const std::string& packed_golden(const std::string& name);
 
+// The `ernie` CLI run through the shell with `args` (quoted as needed by the
+// caller): exit code (1000 + signal if killed), stdout and stderr.
+struct CliRun {
+  int code;
+  std::string out, err;
+};
+CliRun run_cli(const std::string& args);
+
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
 std::vector<float> read_f32(const std::string& path);
