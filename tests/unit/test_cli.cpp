@@ -18,21 +18,9 @@
 
 namespace {
 
-struct Run {
-  int code;
-  std::string out, err;
-};
+using Run = test::CliRun;
 
-Run run(const std::string& args) {
-  test::TempDir dir;
-  std::string cmd = std::string(ERNIE_CLI_PATH) + " " + args + " >" + dir.file("out") + " 2>" + dir.file("err");
-  int status = std::system(cmd.c_str());
-  Run r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-  r.out = test::read_file(dir.file("out"));
-  r.err = test::read_file(dir.file("err"));
-  return r;
-}
+Run run(const std::string& args) { return test::run_cli(args); }
 
 void check_error(const Run& r, const std::string& fragment) {
   CAPTURE(r.err);
