@@ -1,5 +1,6 @@
 // ernie: the command-line tool of the ernie SDK. Each subcommand lives in its
-// own cmd_*.cpp file and uses only the public C API (ernie.h).
+// own cmd_*.cpp file and uses only the public C API (ernie.h), except the
+// developer commands synth and bench, which also reach internals (dev/).
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -13,7 +14,7 @@ const char* kUsage =
     "usage: ernie <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  pack <hf_dir> -o FILE [--type f32|f16|bf16] [--threads N] [--quiet]\n"
+    "  pack <hf_dir> -o FILE [--type f32|f16|bf16 | --quant q8|q6|q4|q2] [--threads N] [--quiet]\n"
     "                      convert a Hugging Face ERNIE 4.5 checkpoint into a packed model\n"
     "  info -m FILE [--verify] [--json]\n"
     "                      configuration, tensor count, sizes and memory estimate\n"
@@ -30,6 +31,15 @@ const char* kUsage =
     "  parse -m FILE [--format pt|thinking]\n"
     "                      model output on stdin -> reasoning, content, tool calls (JSON)\n"
     "  version             library version\n"
+    "\n"
+    "developer commands (docs/bench.md):\n"
+    "  synth --preset 21b-a3b|0.3b|tiny --quant q8|q6|q4|q2|bf16 -o OUT [--format packed|hf] [--seed N]\n"
+    "        [--threads N] [--quiet]\n"
+    "                      a model with real shapes and random weights (packed file or HF checkpoint)\n"
+    "  bench -m FILE [-p 128] [-n 32] [-d DEPTH] [-t THREADS] [--probe-mib 1024] [--json]\n"
+    "                      prefill/decode speed, peak RSS, bandwidth and compute probes, roofline\n"
+    "  bench -m FILE --quality REF_DIR [-t THREADS] [--json]\n"
+    "                      KL, top-1 and per-tensor SNR against a Hugging Face checkpoint's golden logits\n"
     "\n"
     "generation flags: --temp T (0 = greedy) --top-k K --top-p P --min-p P --repeat-penalty R\n"
     "  --presence-penalty P --frequency-penalty F --penalty-window N --seed S -n/--max-tokens N\n"
@@ -60,6 +70,8 @@ int main(int argc, char** argv) {
     if (cmd == "chat") return cli::cmd_chat(rest);
     if (cmd == "render") return cli::cmd_render(rest);
     if (cmd == "parse") return cli::cmd_parse(rest);
+    if (cmd == "synth") return cli::cmd_synth(rest);
+    if (cmd == "bench") return cli::cmd_bench(rest);
     if (cmd == "version" || cmd == "--version") {
       std::printf("ernie %s (ABI %u)\n", ernie_version_string(), ernie_abi_version());
       return 0;

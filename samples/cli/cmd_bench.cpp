@@ -1,0 +1,224 @@
+// `ernie bench`: speed, memory and the machine's limits for one packed model,
+// or (--quality) its distance from the checkpoint it came from. Developer
+// command: timing goes through the C API like any application; the weight
+// traffic and the probes use internals (dev/). How each figure is measured:
+// docs/bench.md.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli_args.h"
+#include "dev/core_errors.h"
+#include "dev/probes.h"
+#include "dev/quality.h"
+#include "dev/weight_traffic.h"
+#include "format/packed_file.h"
+#include "model/config.h"
+#include "platform/platform.h"
+
+namespace cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Non-finite numbers (an infinite SNR) have no JSON form: null.
+Json number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+struct SpeedResult {
+  double pp_tok_s = 0, tg_tok_s = 0, pp_seconds = 0, tg_seconds = 0;
+  uint64_t peak_rss = 0, file_bytes = 0;
+};
+
+// Deterministic prompt ids among the tokenizer's pieces, past the control ids.
+std::vector<int32_t> prompt_ids(int64_t n, int32_t n_pieces) {
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  uint64_t state = 0x2545F4914F6CDD1Dull;
+  const int32_t lo = std::min(3, n_pieces - 1);
+  for (auto& id : ids) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    id = lo + static_cast<int32_t>((state >> 33) % static_cast<uint64_t>(n_pieces - lo));
+  }
+  return ids;
+}
+
+int32_t argmax_last(ernie_session* s) {
+  const float* logits = nullptr;
+  size_t n = 0;
+  check(ernie_session_logits(s, -1, &logits, &n), "logits");
+  return static_cast<int32_t>(std::max_element(logits, logits + n) - logits);
+}
+
+SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64_t n, int64_t depth, bool mmap) {
+  ernie_model_params mp;
+  ernie_model_params_init(&mp);
+  mp.n_threads = threads;
+  mp.use_mmap = mmap ? 1 : 0;
+  ernie_model* model = nullptr;
+  check(ernie_model_load(path.c_str(), &mp, &model), "cannot load model");
+  std::unique_ptr<ernie_model, void (*)(ernie_model*)> model_guard(model, ernie_model_free);
+  ernie_model_info info{};
+  info.struct_size = sizeof info;
+  check(ernie_model_get_info(model, &info), "model info");
+  const int64_t ctx = std::max(p, depth + n);
+  if (ctx > info.max_context) {
+    usage_error("-p or -d + -n (" + std::to_string(ctx) + " tokens) exceed the model's context of " +
+                std::to_string(info.max_context));
+  }
+  ernie_session_params sp;
+  ernie_session_params_init(&sp);
+  sp.n_ctx = static_cast<int32_t>(ctx);
+  sp.n_batch = static_cast<int32_t>(p);
+  ernie_session* session = nullptr;
+  check(ernie_session_create(model, &sp, &session), "cannot create session");
+  std::unique_ptr<ernie_session, void (*)(ernie_session*)> session_guard(session, ernie_session_free);
+
+  SpeedResult r;
+  r.file_bytes = info.file_bytes;
+  const std::vector<int32_t> prompt = prompt_ids(std::max(p, depth), info.n_tokenizer_vocab);
+  // Warm-up: verifying every tensor's checksum reads (faults in) all mapped
+  // weights, so neither timing pays for the disk; a short eval warms the
+  // session's threads and buffers.
+  check(ernie_model_verify(model, nullptr, nullptr), "warm-up (tensor checksums)");
+  check(ernie_session_eval(session, prompt.data(), static_cast<size_t>(std::min<int64_t>(p, 16)), 0), "eval");
+
+  check(ernie_session_reset(session), "reset");
+  auto start = Clock::now();
+  check(ernie_session_eval(session, prompt.data(), static_cast<size_t>(p), 0), "eval");
+  r.pp_seconds = seconds_since(start);
+
+  check(ernie_session_reset(session), "reset");
+  int32_t next = prompt[0];
+  if (depth > 0) {  // the context the decoded tokens attend to: filled, not timed
+    check(ernie_session_eval(session, prompt.data(), static_cast<size_t>(depth), 0), "eval");
+    next = argmax_last(session);
+  }
+  start = Clock::now();
+  for (int64_t i = 0; i < n; ++i) {
+    check(ernie_session_eval(session, &next, 1, 0), "eval");
+    next = argmax_last(session);
+  }
+  r.tg_seconds = seconds_since(start);
+  r.pp_tok_s = static_cast<double>(p) / r.pp_seconds;
+  r.tg_tok_s = static_cast<double>(n) / r.tg_seconds;
+  r.peak_rss = ernie::peak_rss_bytes();  // before the probes' buffer can raise it
+  return r;
+}
+
+int bench_speed(const Args& args, const std::string& path, int threads) {
+  const int64_t p = args.get_int("-p", 128, 1, 1 << 20);
+  const int64_t n = args.get_int("-n", 32, 1, 1 << 20);
+  const int64_t depth = args.get_int("-d", 0, 0, 1 << 24);
+  const uint64_t probe_bytes = static_cast<uint64_t>(args.get_int("--probe-mib", 1024, 16, 16384)) << 20;
+
+  const ernie::dev::WeightTraffic traffic = with_core_errors([&] {
+    auto file = ernie::PackedFile::open(path, true);
+    const Json& meta = file->metadata();
+    ERNIE_CHECK(meta.contains("config"), ERNIE_E_INVALID_MODEL, "packed model '%s': metadata has no config",
+                path.c_str());
+    const ernie::ModelConfig config = ernie::ModelConfig::from_json(meta["config"]);
+    return ernie::dev::weight_bytes_per_token(*file, config);
+  });
+  const SpeedResult speed = measure_speed(path, threads, p, n, depth, !args.has("--no-mmap"));
+  const double bandwidth = with_core_errors([&] { return ernie::dev::measure_read_bandwidth(threads, probe_bytes); });
+  const ernie::dev::ComputePeak peak = with_core_errors([&] { return ernie::dev::measure_compute_peak(threads); });
+  const uint64_t bpt = traffic.total();
+  const double roofline = speed.tg_tok_s * static_cast<double>(bpt) / (bandwidth * 1e9);
+
+  if (args.has("--json")) {
+    Json j;
+    j["model"] = path;
+    j["threads"] = threads;
+    j["prompt_tokens"] = p;
+    j["gen_tokens"] = n;
+    j["depth"] = depth;
+    j["pp_tok_s"] = speed.pp_tok_s;
+    j["tg_tok_s"] = speed.tg_tok_s;
+    j["pp_seconds"] = speed.pp_seconds;
+    j["tg_seconds"] = speed.tg_seconds;
+    j["peak_rss_bytes"] = speed.peak_rss;
+    j["file_bytes"] = speed.file_bytes;
+    j["bandwidth_gb_s"] = bandwidth;
+    j["bandwidth_probe_bytes"] = probe_bytes;
+    j["f32_gflops"] = peak.f32_gflops;
+    j["int8_gops"] = peak.int8_gops;
+    j["isa"] = peak.isa;
+    j["bytes_per_token"] = bpt;
+    j["bytes_per_token_detail"] = {{"attention", traffic.attention},     {"dense_mlp", traffic.dense_mlp},
+                                   {"moe_routed", traffic.moe_routed},   {"moe_shared", traffic.moe_shared},
+                                   {"router", traffic.router},           {"norms", traffic.norms},
+                                   {"output_head", traffic.output_head}, {"embedding_row", traffic.embedding_row}};
+    j["roofline"] = roofline;
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  std::printf("model             %s (%.3f GB)\n", path.c_str(), speed.file_bytes / 1e9);
+  std::printf("threads           %d\n", threads);
+  std::printf("prefill           %10.2f tok/s  (%lld tokens in %.3f s)\n", speed.pp_tok_s, static_cast<long long>(p),
+              speed.pp_seconds);
+  std::printf("decode            %10.2f tok/s  (%lld tokens after %lld in %.3f s)\n", speed.tg_tok_s,
+              static_cast<long long>(n), static_cast<long long>(depth), speed.tg_seconds);
+  std::printf("peak RSS          %10.1f MiB\n", speed.peak_rss / 1048576.0);
+  std::printf("weights / token   %10.1f MB\n", bpt / 1e6);
+  std::printf("read bandwidth    %10.2f GB/s  (%llu MiB buffer, best of 5)\n", bandwidth,
+              static_cast<unsigned long long>(probe_bytes >> 20));
+  std::printf("f32 FMA peak      %10.1f GFLOP/s (%s)\n", peak.f32_gflops, peak.isa);
+  std::printf("int8 dot peak     %10.1f GOP/s\n", peak.int8_gops);
+  std::printf("roofline          %10.1f %%  (decode bytes/s over bandwidth)\n", roofline * 100);
+  return 0;
+}
+
+int bench_quality(const Args& args, const std::string& path, int threads) {
+  const std::string ref = args.get("--quality");
+  const ernie::dev::QualityReport q =
+      with_core_errors([&] { return ernie::dev::measure_quality(path, ref, threads); });
+  if (args.has("--json")) {
+    Json tensors = Json::array();
+    for (const auto& t : q.tensors) {
+      tensors.push_back({{"name", t.name}, {"type", ernie::dtype_name(t.type)}, {"snr_db", number(t.snr_db)}});
+    }
+    Json j = {{"mean_kl", q.mean_kl},     {"top1", q.top1},
+              {"max_abs_diff", q.max_abs_diff}, {"positions", q.positions},
+              {"file_bytes", q.file_bytes}, {"tensors", std::move(tensors)}};
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  std::printf("positions         %lld\n", static_cast<long long>(q.positions));
+  std::printf("mean KL(ref||model) %.6f\n", q.mean_kl);
+  std::printf("top-1 agreement   %.2f %%\n", q.top1 * 100);
+  std::printf("max |dlogit|      %.6g\n", q.max_abs_diff);
+  std::printf("file bytes        %llu\n", static_cast<unsigned long long>(q.file_bytes));
+  std::printf("%-28s %-5s %s\n", "tensor", "type", "SNR dB");
+  for (const auto& t : q.tensors) {
+    if (std::isfinite(t.snr_db)) std::printf("%-28s %-5s %.2f\n", t.name.c_str(), ernie::dtype_name(t.type), t.snr_db);
+    else std::printf("%-28s %-5s exact\n", t.name.c_str(), ernie::dtype_name(t.type));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& argv) {
+  Args args(argv, {"-m", "-p", "-n", "-d", "-t", "--quality", "--probe-mib"}, {"--json", "--no-mmap"});
+  if (!args.positional().empty()) usage_error("bench takes no positional arguments: ernie bench -m FILE");
+  const std::string path = args.get("-m");
+  const int64_t t = args.get_int("-t", 0, 0, 1024);
+  const int threads = t > 0 ? static_cast<int>(t) : ernie::physical_core_count();
+  if (args.has("--quality")) {
+    for (const char* f : {"-p", "-n", "-d", "--probe-mib"}) {
+      if (args.has(f)) usage_error(std::string(f) + " does not apply to --quality");
+    }
+    return bench_quality(args, path, threads);
+  }
+  return bench_speed(args, path, threads);
+}
+
+}  // namespace cli

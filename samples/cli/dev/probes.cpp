@@ -1,0 +1,202 @@
+#include "dev/probes.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "backends/cpu/kernels/simd_x86.h"
+#include "util/error.h"
+#include "util/thread_pool.h"
+
+namespace ernie::dev {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+volatile uint64_t g_sink_u64;  // keeps the probes' results alive
+volatile float g_sink_f32;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Four independent sums: plain integer adds keep up with memory on any ISA
+// (the compiler vectorises them), so the loads are the only limit.
+uint64_t sum_words(const uint64_t* p, size_t n) {
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    a += p[i];
+    b += p[i + 1];
+    c += p[i + 2];
+    d += p[i + 3];
+  }
+  for (; i < n; ++i) a += p[i];
+  return a + b + c + d;
+}
+
+// Each chain: acc = acc * a + b, which converges (no overflow, no denormals).
+constexpr int64_t kFmaIters = 1 << 22;
+constexpr int64_t kDotIters = 1 << 22;
+
+double fma_scalar() {
+  float acc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  for (int64_t i = 0; i < kFmaIters; ++i) {
+    for (float& x : acc) x = x * 0.999999f + 1e-7f;
+  }
+  g_sink_f32 = acc[0] + acc[7];
+  return 2.0 * 8 * kFmaIters;
+}
+
+int32_t dot_scalar_run() {
+  int8_t a[32], b[32];
+  for (int k = 0; k < 32; ++k) a[k] = static_cast<int8_t>(k), b[k] = static_cast<int8_t>(3 - k);
+  int32_t acc = 0;
+  for (int64_t i = 0; i < kDotIters / 16; ++i) {
+    for (int k = 0; k < 32; ++k) acc += static_cast<uint8_t>(a[k] + i) * b[k];
+  }
+  return acc;
+}
+
+double dot_scalar() {
+  g_sink_u64 = static_cast<uint64_t>(dot_scalar_run());
+  return 2.0 * 32 * (kDotIters / 16);
+}
+
+#ifdef ERNIE_KERNELS_X86
+ERNIE_TARGET_AVX2 double fma_avx2() {
+  __m256 acc[12];
+  for (int k = 0; k < 12; ++k) acc[k] = _mm256_set1_ps(static_cast<float>(k));
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t i = 0; i < kFmaIters; ++i) {
+    for (int k = 0; k < 12; ++k) acc[k] = _mm256_fmadd_ps(acc[k], a, b);
+  }
+  __m256 s = acc[0];
+  for (int k = 1; k < 12; ++k) s = _mm256_add_ps(s, acc[k]);
+  g_sink_f32 = _mm256_cvtss_f32(s);
+  return 2.0 * 12 * 8 * kFmaIters;
+}
+
+ERNIE_TARGET_AVX512 double fma_avx512() {
+  __m512 acc[16];
+  for (int k = 0; k < 16; ++k) acc[k] = _mm512_set1_ps(static_cast<float>(k));
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t i = 0; i < kFmaIters; ++i) {
+    for (int k = 0; k < 16; ++k) acc[k] = _mm512_fmadd_ps(acc[k], a, b);
+  }
+  __m512 s = acc[0];
+  for (int k = 1; k < 16; ++k) s = _mm512_add_ps(s, acc[k]);
+  g_sink_f32 = _mm512_reduce_add_ps(s);
+  return 2.0 * 16 * 16 * kFmaIters;
+}
+
+// maddubs (u8 x s8 pairs -> i16) then madd with ones (-> i32) and an add:
+// the avx2 kernels' inner step, 32 multiply-adds per chain step.
+ERNIE_TARGET_AVX2 double dot_avx2() {
+  __m256i acc[8];
+  for (int k = 0; k < 8; ++k) acc[k] = _mm256_set1_epi32(k);
+  const __m256i u = _mm256_set1_epi8(3), s = _mm256_set1_epi8(-2), ones = _mm256_set1_epi16(1);
+  for (int64_t i = 0; i < kDotIters; ++i) {
+    for (int k = 0; k < 8; ++k) {
+      acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), ones));
+    }
+  }
+  __m256i t = acc[0];
+  for (int k = 1; k < 8; ++k) t = _mm256_add_epi32(t, acc[k]);
+  g_sink_u64 = static_cast<uint64_t>(_mm256_extract_epi32(t, 0));
+  return 2.0 * 8 * 32 * kDotIters;
+}
+
+// vpdpbusd: 64 u8 x s8 multiply-adds into 16 i32 lanes per instruction.
+ERNIE_TARGET_AVX512 double dot_avx512() {
+  __m512i acc[12];
+  for (int k = 0; k < 12; ++k) acc[k] = _mm512_set1_epi32(k);
+  const __m512i u = _mm512_set1_epi8(3), s = _mm512_set1_epi8(-2);
+  for (int64_t i = 0; i < kDotIters; ++i) {
+    for (int k = 0; k < 12; ++k) acc[k] = _mm512_dpbusd_epi32(acc[k], u, s);
+  }
+  __m512i t = acc[0];
+  for (int k = 1; k < 12; ++k) t = _mm512_add_epi32(t, acc[k]);
+  g_sink_u64 = static_cast<uint64_t>(_mm512_reduce_add_epi32(t));
+  return 2.0 * 12 * 64 * kDotIters;
+}
+#endif
+
+// Runs `probe` (returning its op count) on every thread at once; the best
+// rate of `runs`, in operations per second.
+template <typename Probe>
+double best_rate(ThreadPool& pool, Probe probe, int runs) {
+  double best = 0;
+  for (int r = 0; r < runs; ++r) {
+    std::vector<double> ops(static_cast<size_t>(pool.size()));
+    const auto start = Clock::now();
+    pool.parallel_for(pool.size(), [&](int64_t task, int) { ops[static_cast<size_t>(task)] = probe(); });
+    const double s = seconds_since(start);
+    double total = 0;
+    for (double o : ops) total += o;
+    best = std::max(best, total / s);
+  }
+  return best;
+}
+
+}  // namespace
+
+double measure_read_bandwidth(int n_threads, uint64_t bytes, int repeats) {
+  ERNIE_CHECK(n_threads >= 1 && bytes >= (uint64_t{1} << 20) && repeats >= 1, ERNIE_E_INVALID_ARGUMENT,
+              "bandwidth probe: needs threads >= 1 and at least 1 MiB");
+  const size_t words = static_cast<size_t>(bytes / 8);
+  std::unique_ptr<uint64_t[]> buffer(new (std::nothrow) uint64_t[words]);
+  ERNIE_CHECK(buffer, ERNIE_E_OUT_OF_MEMORY, "bandwidth probe: cannot allocate %llu bytes",
+              static_cast<unsigned long long>(bytes));
+  ThreadPool pool(n_threads);
+  const int64_t parts = n_threads;
+  auto range = [&](int64_t part, size_t* begin, size_t* n) {
+    *begin = words * static_cast<size_t>(part) / static_cast<size_t>(parts);
+    *n = words * static_cast<size_t>(part + 1) / static_cast<size_t>(parts) - *begin;
+  };
+  // First touch on the threads that read it (their NUMA node, their pages).
+  pool.parallel_for(parts, [&](int64_t part, int) {
+    size_t b, n;
+    range(part, &b, &n);
+    for (size_t i = 0; i < n; ++i) buffer[b + i] = b + i;
+  });
+  double best = 0;
+  std::vector<uint64_t> sums(static_cast<size_t>(parts));
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    pool.parallel_for(parts, [&](int64_t part, int) {
+      size_t b, n;
+      range(part, &b, &n);
+      sums[static_cast<size_t>(part)] = sum_words(buffer.get() + b, n);
+    });
+    const double s = seconds_since(start);
+    best = std::max(best, static_cast<double>(words * 8) / s / 1e9);
+  }
+  uint64_t total = 0;
+  for (uint64_t s : sums) total += s;
+  g_sink_u64 = total;
+  return best;
+}
+
+ComputePeak measure_compute_peak(int n_threads) {
+  ERNIE_CHECK(n_threads >= 1, ERNIE_E_INVALID_ARGUMENT, "compute probe: needs threads >= 1");
+  ThreadPool pool(n_threads);
+  const cpu::Isa isa = cpu::detect_isa();
+  ComputePeak peak;
+  peak.isa = cpu::isa_name(isa);
+  double (*fma)() = fma_scalar;
+  double (*dot)() = dot_scalar;
+#ifdef ERNIE_KERNELS_X86
+  if (isa == cpu::Isa::Avx512Vnni) fma = fma_avx512, dot = dot_avx512;
+  if (isa == cpu::Isa::Avx2) fma = fma_avx2, dot = dot_avx2;
+#endif
+  constexpr int kRuns = 3;
+  peak.f32_gflops = best_rate(pool, fma, kRuns) / 1e9;
+  peak.int8_gops = best_rate(pool, dot, kRuns) / 1e9;
+  return peak;
+}
+
+}  // namespace ernie::dev

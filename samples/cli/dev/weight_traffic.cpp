@@ -1,0 +1,33 @@
+#include "dev/weight_traffic.h"
+
+#include "model/tensor_names.h"
+#include "util/error.h"
+
+namespace ernie::dev {
+
+WeightTraffic weight_bytes_per_token(const PackedFile& file, const ModelConfig& config) {
+  WeightTraffic w;
+  for (const TensorSpec& spec : expected_tensors(config)) {
+    const TensorInfo* t = file.find(spec.name);
+    ERNIE_CHECK(t != nullptr, ERNIE_E_INVALID_MODEL, "packed model: tensor '%s' is missing", spec.name.c_str());
+    const uint64_t bytes = t->size;
+    switch (spec.role) {
+      case TensorRole::Embedding:
+        w.embedding_row += bytes / static_cast<uint64_t>(config.vocab_size);
+        if (config.tie_word_embeddings) w.output_head += bytes;
+        break;
+      case TensorRole::OutputHead: w.output_head += bytes; break;
+      case TensorRole::Norm: w.norms += bytes; break;
+      case TensorRole::Attention: w.attention += bytes; break;
+      case TensorRole::DenseMlp: w.dense_mlp += bytes; break;
+      case TensorRole::Router: w.router += bytes; break;
+      case TensorRole::RoutedExpert:
+        w.moe_routed += bytes / static_cast<uint64_t>(config.moe_num_experts) * static_cast<uint64_t>(config.moe_k);
+        break;
+      case TensorRole::SharedExpert: w.moe_shared += bytes; break;
+    }
+  }
+  return w;
+}
+
+}  // namespace ernie::dev
