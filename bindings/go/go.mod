@@ -1,0 +1,3 @@
+module ernie
+
+go 1.19
