@@ -8,15 +8,20 @@ namespace ernie {
 namespace {
 
 struct Sizes {
-  int64_t ffn, k, rows, a8_cols;
+  int64_t k, rows, inter_values, a8_values;
 };
 
+// The SwiGLU buffer holds a dense layer's [n_batch][I] or a MoE layer's
+// [n_batch * (k + 1)][max(Ie, Is)]; activation quantization any product input.
 Sizes sizes(const ModelConfig& c, int64_t n_batch) {
   Sizes s;
-  s.ffn = std::max({c.intermediate_size, c.moe_intermediate_size, c.shared_intermediate()});
   s.k = c.is_moe ? c.moe_k : 0;
   s.rows = n_batch * (s.k + 1);
-  s.a8_cols = std::max({c.hidden_size, c.q_dim(), s.ffn});
+  const bool has_dense = c.n_moe_layers() < c.num_layers;
+  const int64_t dense = has_dense ? n_batch * c.intermediate_size : 0;
+  const int64_t moe = c.is_moe ? s.rows * std::max(c.moe_intermediate_size, c.shared_intermediate()) : 0;
+  s.inter_values = std::max(dense, moe);
+  s.a8_values = std::max(s.inter_values, n_batch * std::max(c.hidden_size, c.q_dim()));
   return s;
 }
 
@@ -40,10 +45,10 @@ CpuSessionState::CpuSessionState(const ModelConfig& c, int64_t n_ctx, int64_t n_
   attn.resize(q.size());
   k_new.resize(static_cast<size_t>(n_batch * kv_dim_));
   v_new.resize(k_new.size());
-  inter.resize(static_cast<size_t>(z.rows * z.ffn));
+  inter.resize(static_cast<size_t>(z.inter_values));
   moe_out.resize(static_cast<size_t>(n_batch * std::max<int64_t>(z.k, 1) * H));
   shared_out.resize(x.size());
-  a8.reserve(z.rows, z.a8_cols);
+  a8.reserve(z.rows, z.a8_values);
   router_logits.resize(static_cast<size_t>(n_batch * E));
   probs.resize(static_cast<size_t>(E));
   choices.resize(static_cast<size_t>(n_batch * std::max<int64_t>(z.k, 1)));
@@ -61,8 +66,8 @@ uint64_t CpuSessionState::bytes_for(const ModelConfig& c, int64_t n_ctx, int64_t
   const uint64_t act = static_cast<uint64_t>(n_batch) *
                        static_cast<uint64_t>((3 + std::max<int64_t>(z.k, 1)) * c.hidden_size + 2 * c.q_dim() +
                                              2 * c.kv_dim()) * f;
-  const uint64_t inter = static_cast<uint64_t>(z.rows * z.ffn) * f;
-  const uint64_t a8 = static_cast<uint64_t>(z.rows * z.a8_cols) * (1 + 4.0 / 32 + 2.0 / 16) + 64 * z.rows;
+  const uint64_t inter = static_cast<uint64_t>(z.inter_values) * f;
+  const uint64_t a8 = ActA8::bytes_for(z.rows, z.a8_values);
   return kv + act + inter + a8;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "backends/backend.h"
@@ -13,6 +14,26 @@
 #include "backends/cpu/ops/matmul.h"
 
 namespace ernie {
+
+// An array whose elements are not initialized (no zero-fill of hundreds of
+// megabytes at session creation).
+template <class T>
+class Buffer {
+ public:
+  void resize(size_t n) {
+    data_ = std::make_unique_for_overwrite<T[]>(n);
+    size_ = n;
+  }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+
+ private:
+  std::unique_ptr<T[]> data_;
+  size_t size_ = 0;
+};
 
 class CpuSessionState final : public SessionState {
  public:
@@ -38,16 +59,18 @@ class CpuSessionState final : public SessionState {
   void store_kv(int64_t layer, int64_t pos0, int64_t n, const float* k, const float* v);
 
   // [layer][pos][kv_dim], f32 or f16 (one pair is empty).
-  std::vector<float> k32, v32;
-  std::vector<uint16_t> k16, v16;
+  // The cache and the big activation buffers are not zero-filled: pages are
+  // touched (and count in RSS) only as positions and rows are used.
+  Buffer<float> k32, v32;
+  Buffer<uint16_t> k16, v16;
   // Activations, [n_batch][width]: H for x and h; q_dim for q and attn;
   // kv_dim for the new keys and values before they enter the cache.
-  std::vector<float> x, h, q, attn, k_new, v_new;
-  // SwiGLU outputs: dense rows, or each expert's rows then the shared
-  // experts' rows ([n_batch * (k + 1)][widest FFN]).
-  std::vector<float> inter;
-  std::vector<float> moe_out;     // [token * k + rank][H]: each chosen expert's output
-  std::vector<float> shared_out;  // [token][H]
+  Buffer<float> x, h, q, attn, k_new, v_new;
+  // SwiGLU outputs: dense rows [n_batch][I], or each expert's rows then the
+  // shared experts' rows [n_batch * (k + 1)][max(Ie, Is)].
+  Buffer<float> inter;
+  Buffer<float> moe_out;     // [token * k + rank][H]: each chosen expert's output
+  Buffer<float> shared_out;  // [token][H]
   ActA8 a8;                       // the A8 rows of the current product's input
   std::vector<float> router_logits, probs, scratch;
   std::vector<ExpertChoice> choices;  // [token][k]

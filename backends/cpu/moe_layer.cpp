@@ -71,9 +71,11 @@ void moe_ffn(const LayerWeights& L, const LayerF32& Lf, const ModelConfig& c, Cp
 
   // Down projections of the same experts, reading one quantization of all
   // their SwiGLU rows; each output lands in its (token, rank) slot.
-  const int64_t inter_rows = routed_rows + (shared ? T : 0);
   const bool down_q = dtype_is_quantized(L.down_exps.type) || (shared && dtype_is_quantized(L.down_shexp.type));
-  if (down_q) s.a8.quantize(s.inter.data(), inter_rows, I, std::max(Ie, Is), pool);
+  if (down_q) {
+    s.a8.quantize(s.inter.data(), routed_rows, I, Ie, pool);
+    if (shared) s.a8.append(&s.inter[static_cast<size_t>(routed_rows * I)], T, I, Is, pool);
+  }
   const quant::ActRowA8* d8 = down_q ? s.a8.rows() : nullptr;
   n_jobs = 0;
   for (int64_t e = 0; e < E; ++e) {

@@ -27,6 +27,7 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   bool mapped_ = false;
+  uint64_t alloc_bytes_ = 0;  // read into memory: the anonymous mapping's size
   std::string path_;
   uint64_t device_ = 0, inode_ = 0;
 };

@@ -38,19 +38,24 @@ void store(const MatJob& j, int64_t i, int64_t r, float v) {
   out = j.accumulate ? out + v : v;
 }
 
-// Quantized weights: each weight row against up to 4 input rows per kernel call.
+// Quantized weights: each weight row against up to 4 input rows per kernel
+// call, all input rows before the next weight row, so a row is read from
+// memory once (it stays in L1) however many tokens share it.
 void run_quantized(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1) {
   const cpu::QuantDotFn dot = k.w, dot_up = k.up;
   const int64_t n = j.in.n, cols = j.w->cols;
-  quant::ActRowA8 acts[4];
-  float g[4], u[4];
-  for (int64_t i0 = 0; i0 < n; i0 += 4) {
-    const int na = static_cast<int>(std::min<int64_t>(4, n - i0));
-    for (int a = 0; a < na; ++a) acts[a] = j.in.a8[j.in.idx ? j.in.idx[i0 + a] : i0 + a];
-    for (int64_t r = r0; r < r1; ++r) {
-      dot(j.w->row(j.mat, r), acts, na, cols, g);
-      if (j.up) {
-        dot_up(j.up->row(j.mat, r), acts, na, cols, u);
+  constexpr int kGroup = 4;
+  quant::ActRowA8 acts[kGroup];
+  float g[kGroup], u[kGroup];
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* wr = j.w->row(j.mat, r);
+    const uint8_t* ur = j.up ? j.up->row(j.mat, r) : nullptr;
+    for (int64_t i0 = 0; i0 < n; i0 += kGroup) {
+      const int na = static_cast<int>(std::min<int64_t>(kGroup, n - i0));
+      for (int a = 0; a < na; ++a) acts[a] = j.in.a8[j.in.idx ? j.in.idx[i0 + a] : i0 + a];
+      dot(wr, acts, na, cols, g);
+      if (ur) {
+        dot_up(ur, acts, na, cols, u);
         for (int a = 0; a < na; ++a) g[a] = silu(g[a]) * u[a];
       }
       for (int a = 0; a < na; ++a) store(j, i0 + a, r, g[a]);
