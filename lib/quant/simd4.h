@@ -22,13 +22,16 @@ inline F4 load4(const float* p) {
 }
 
 inline F4 splat4(float f) { return F4{} + f; }
-inline void store4(int* p, I4 v) { std::memcpy(p, &v, sizeof v); }
 
 // a < b ? a : b and a > b ? a : b per lane. minps/maxps compute exactly that
 // (NaN and equal lanes give b) but GCC emits a compare-and-blend instead.
 #if defined(__SSE__)
-inline F4 min4(F4 a, F4 b) { return reinterpret_cast<F4>(_mm_min_ps(reinterpret_cast<__m128>(a), reinterpret_cast<__m128>(b))); }
-inline F4 max4(F4 a, F4 b) { return reinterpret_cast<F4>(_mm_max_ps(reinterpret_cast<__m128>(a), reinterpret_cast<__m128>(b))); }
+inline F4 min4(F4 a, F4 b) {
+  return reinterpret_cast<F4>(_mm_min_ps(reinterpret_cast<__m128>(a), reinterpret_cast<__m128>(b)));
+}
+inline F4 max4(F4 a, F4 b) {
+  return reinterpret_cast<F4>(_mm_max_ps(reinterpret_cast<__m128>(a), reinterpret_cast<__m128>(b)));
+}
 #else
 inline F4 min4(F4 a, F4 b) { return a < b ? a : b; }
 inline F4 max4(F4 a, F4 b) { return a > b ? a : b; }
@@ -40,8 +43,8 @@ inline float max_lane4(F4 v) {
   return a > b ? a : b;
 }
 
-// Nearest integer codes in [0, hi] of finite lanes v >= -huge: the clamp of
-// v + 0.5 to [0, hi + 0.5] truncated, i.e. floor(v + 0.5).
+// Nearest integer codes in [0, hi] of finite lanes: v + 0.5 clamped to
+// [0, hi + 0.5] and truncated, i.e. floor(v + 0.5) limited to [0, hi].
 inline I4 round_codes4(F4 v, float hi) {
   return __builtin_convertvector(min4(max4(v + 0.5f, splat4(0.0f)), splat4(hi + 0.5f)), I4);
 }

@@ -54,7 +54,9 @@ std::vector<float> sample(Dist dist, int64_t n, uint64_t seed, double scale = 1.
   Samples s(seed);
   std::vector<float> x(static_cast<size_t>(n));
   for (float& v : x) {
-    const double r = dist == Dist::Gaussian ? s.gaussian() : dist == Dist::Uniform ? 2 * s.uniform() - 1 : s.student_t3();
+    const double r = dist == Dist::Gaussian  ? s.gaussian()
+                     : dist == Dist::Uniform ? 2 * s.uniform() - 1
+                                             : s.student_t3();
     v = static_cast<float>(r * scale);
   }
   return x;
@@ -339,7 +341,9 @@ TEST_CASE("quantize: dequantize_row follows the documented q6 layout") {
   // qh[32h + i]: bits 2k..2k+1 = high 2 bits of value 128h + 32k + i
   for (int h = 0; h < 2; ++h) {
     for (int k = 0; k < 4; ++k) {
-      for (int i = 0; i < 32; ++i) b.qh[32 * h + i] |= static_cast<uint8_t>((code(128 * h + 32 * k + i) >> 4) << (2 * k));
+      for (int i = 0; i < 32; ++i) {
+        b.qh[32 * h + i] |= static_cast<uint8_t>((code(128 * h + 32 * k + i) >> 4) << (2 * k));
+      }
     }
   }
   float y[256];
