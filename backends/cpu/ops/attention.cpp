@@ -1,10 +1,9 @@
 #include "backends/cpu/ops/attention.h"
 
-#include <immintrin.h>
-
 #include <cmath>
 
 #include "backends/cpu/kernels/quant_dot.h"
+#include "backends/cpu/kernels/simd_x86.h"
 #include "backends/cpu/ops/matmul.h"
 #include "format/dtype.h"
 #include "util/thread_pool.h"
@@ -17,7 +16,7 @@ bool have_f16c() {
   return yes;
 }
 
-__attribute__((target("avx2,fma,f16c"))) void f16_to_f32_avx2(const uint16_t* src, float* dst, int64_t n) {
+ERNIE_TARGET_AVX2 void f16_to_f32_avx2(const uint16_t* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
@@ -25,7 +24,7 @@ __attribute__((target("avx2,fma,f16c"))) void f16_to_f32_avx2(const uint16_t* sr
   for (; i < n; ++i) dst[i] = f16_to_f32(src[i]);
 }
 
-__attribute__((target("avx2,fma,f16c"))) void f32_to_f16_avx2(const float* src, uint16_t* dst, int64_t n) {
+ERNIE_TARGET_AVX2 void f32_to_f16_avx2(const float* src, uint16_t* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
@@ -101,14 +100,8 @@ void attend_scalar(const GroupTask& a) {
   }
 }
 
-#define ERNIE_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-ERNIE_AVX2 inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using cpu::simd::hsum;
+#define ERNIE_AVX2 ERNIE_TARGET_AVX2
 
 // e^x for x <= 0 (scores minus their max): 2^(x log2 e) split into an
 // integer power and a degree-6 polynomial on [-0.5, 0.5]; relative error
@@ -154,7 +147,7 @@ ERNIE_AVX2 void attend_avx2(const GroupTask& a) {
         acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d + 8), _mm256_loadu_ps(row + d + 8), acc1);
       }
       if (d < hd) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d), _mm256_loadu_ps(row + d), acc0);
-      a.scores[g * a.max_len + p] = hsum8(_mm256_add_ps(acc0, acc1)) * a.scale;
+      a.scores[g * a.max_len + p] = hsum(_mm256_add_ps(acc0, acc1)) * a.scale;
     }
   }
   for (int64_t g = 0; g < a.group; ++g) {
@@ -169,7 +162,7 @@ ERNIE_AVX2 void attend_avx2(const GroupTask& a) {
       _mm256_storeu_ps(sg + p, e);
       vsum = _mm256_add_ps(vsum, e);
     }
-    float sum = hsum8(vsum);
+    float sum = hsum(vsum);
     for (; p < a.len; ++p) {
       sg[p] = std::exp(sg[p] - mx);
       sum += sg[p];
