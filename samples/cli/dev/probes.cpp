@@ -120,7 +120,9 @@ ERNIE_TARGET_AVX512 double dot_avx512() {
   }
   __m512i t = acc[0];
   for (int k = 1; k < 12; ++k) t = _mm512_add_epi32(t, acc[k]);
-  g_sink_u64 = static_cast<uint64_t>(_mm512_reduce_add_epi32(t));
+  // One lane keeps the work observable (the lanes wrap; the header's
+  // reduce_add would be a signed overflow).
+  g_sink_u64 = static_cast<uint64_t>(static_cast<uint32_t>(_mm_cvtsi128_si32(_mm512_castsi512_si128(t))));
   return 2.0 * 12 * 64 * kDotIters;
 }
 #endif
