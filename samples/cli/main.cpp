@@ -36,7 +36,7 @@ const char* kUsage =
     "  synth --preset 21b-a3b|0.3b|tiny --quant q8|q6|q4|q2|bf16 -o OUT [--format packed|hf] [--seed N]\n"
     "        [--threads N] [--quiet]\n"
     "                      a model with real shapes and random weights (packed file or HF checkpoint)\n"
-    "  bench -m FILE [-p 128] [-n 32] [-d DEPTH] [-t THREADS] [--probe-mib 1024] [--json]\n"
+    "  bench -m FILE [-p 128] [-n 32] [-d DEPTH] [-t THREADS] [--probe-mib 1024] [--no-mmap] [--json]\n"
     "                      prefill/decode speed, peak RSS, bandwidth and compute probes, roofline\n"
     "  bench -m FILE --quality REF_DIR [-t THREADS] [--json]\n"
     "                      KL, top-1 and per-tensor SNR against a Hugging Face checkpoint's golden logits\n"
