@@ -136,6 +136,15 @@ typedef struct ernie_model_params {
   ernie_log_fn log;            /* optional per-model log sink; NULL = silent */
   void *log_user_data;
   int32_t log_level;           /* highest level passed to `log` (ERNIE_LOG_WARN) */
+  /* Resource limits for applications that load files or serve requests they
+   * do not control (docs/security.md). 0 means no limit. Going past one fails
+   * with ERNIE_E_OUT_OF_MEMORY, before anything is allocated, and leaves the
+   * model and its other sessions usable. */
+  int32_t max_context;            /* largest session n_ctx; also caps the default n_ctx */
+  uint64_t max_file_bytes;        /* larger model files are refused before being mapped or read */
+  uint64_t session_memory_budget; /* bytes all sessions of this model may hold together:
+                                     each session's ernie_model_session_bytes, plus the
+                                     logits kept by ERNIE_EVAL_ALL_LOGITS */
 } ernie_model_params;
 
 /* Fills `params` with defaults (and struct_size). Thread-safe. */
@@ -200,8 +209,10 @@ ERNIE_API ernie_status ernie_model_get_info(const ernie_model *model, ernie_mode
  * template, provenance). Borrowed: valid until ernie_model_free. Thread-safe. */
 ERNIE_API ernie_status ernie_model_metadata(const ernie_model *model, const char **out_json);
 
-/* Bytes a session of `n_ctx` tokens needs beyond the weights (KV cache and
- * scratch buffers for batches of up to `n_batch` tokens). Thread-safe. */
+/* Bytes a session of `n_ctx` tokens needs beyond the weights: KV cache (in
+ * the model's default ERNIE_KV_AUTO type), scratch buffers for batches of up
+ * to `n_batch` tokens, and one row of logits. This is what a session takes
+ * from the session memory budget. Thread-safe. */
 ERNIE_API ernie_status ernie_model_session_bytes(const ernie_model *model, int32_t n_ctx,
                                                  int32_t n_batch, uint64_t *out_bytes);
 
@@ -255,7 +266,10 @@ typedef struct ernie_session_params {
 ERNIE_API void ernie_session_params_init(ernie_session_params *params);
 
 /* Creates a session (its own KV cache) over `model`. `params` may be NULL.
- * Many sessions may share one model. Thread-safe with respect to the model. */
+ * Many sessions may share one model. ERNIE_E_OUT_OF_MEMORY if n_ctx is above
+ * the model's max_context limit, if the session does not fit in what is left
+ * of the model's session_memory_budget, or if its memory cannot be allocated.
+ * Thread-safe with respect to the model. */
 ERNIE_API ernie_status ernie_session_create(ernie_model *model, const ernie_session_params *params,
                                             ernie_session **out_session);
 
@@ -270,7 +284,9 @@ ERNIE_API void ernie_session_free(ernie_session *session);
  * model over them. Afterwards ernie_session_logits reads the logits of the
  * last token, or of any token of this call with ERNIE_EVAL_ALL_LOGITS.
  * The result is the same whether tokens are fed in one call or one by one.
- * ERNIE_E_CONTEXT_FULL if they do not fit (the session is unchanged).
+ * ERNIE_E_CONTEXT_FULL if they do not fit (the session is unchanged);
+ * ERNIE_E_OUT_OF_MEMORY if the logits ERNIE_EVAL_ALL_LOGITS keeps do not fit
+ * in the session memory budget (also unchanged).
  * Calls on one session must not overlap; different sessions may run
  * concurrently. */
 ERNIE_API ernie_status ernie_session_eval(ernie_session *session, const int32_t *tokens,

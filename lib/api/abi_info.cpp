@@ -24,6 +24,9 @@ const ernie_abi_entry kAbiTable[] = {
     ERNIE_ABI_FIELD(ernie_model_params, log),
     ERNIE_ABI_FIELD(ernie_model_params, log_user_data),
     ERNIE_ABI_FIELD(ernie_model_params, log_level),
+    ERNIE_ABI_FIELD(ernie_model_params, max_context),
+    ERNIE_ABI_FIELD(ernie_model_params, max_file_bytes),
+    ERNIE_ABI_FIELD(ernie_model_params, session_memory_budget),
 
     ERNIE_ABI_SIZE(ernie_model_info),
     ERNIE_ABI_FIELD(ernie_model_info, struct_size),

@@ -27,11 +27,15 @@ ERNIE_API ernie_status ernie_model_load(const char* path, const ernie_model_para
     api::read_params(params, &p, "ernie_model_params");
     ERNIE_REQUIRE_ARG(p.n_threads >= 0 && p.n_threads <= 1024, "ernie_model_load: n_threads %d is out of range",
                       p.n_threads);
+    ERNIE_REQUIRE_ARG(p.max_context >= 0, "ernie_model_load: max_context %d is negative", p.max_context);
     ModelLoadOptions o;
     o.n_threads = p.n_threads;
     o.use_mmap = p.use_mmap != 0;
     o.backend = p.backend ? p.backend : "auto";
     o.logger = Logger(p.log, p.log_user_data, p.log_level);
+    o.max_context = p.max_context;
+    o.max_file_bytes = p.max_file_bytes;
+    o.session_memory_budget = p.session_memory_budget;
     if (p.progress) {
       o.progress = [fn = p.progress, ud = p.progress_user_data](float f) { return fn(ud, f) == 0; };
     }
@@ -116,8 +120,10 @@ ERNIE_API ernie_status ernie_model_session_bytes(const ernie_model* model, int32
     ERNIE_REQUIRE_ARG(model && model->impl, "ernie_model_session_bytes: model is NULL");
     ERNIE_REQUIRE_ARG(out_bytes, "ernie_model_session_bytes: out_bytes is NULL");
     ERNIE_REQUIRE_ARG(n_ctx > 0 && n_batch > 0, "ernie_model_session_bytes: n_ctx and n_batch must be positive");
-    *out_bytes = model->impl->runtime().state_bytes(n_ctx, n_batch < n_ctx ? n_batch : n_ctx,
-                                                     model->impl->weights().default_kv_type());
+    const Model& m = *model->impl;
+    // The same sum a session takes from the session memory budget.
+    *out_bytes = m.runtime().state_bytes(n_ctx, n_batch < n_ctx ? n_batch : n_ctx, m.weights().default_kv_type()) +
+                 static_cast<uint64_t>(m.config().vocab_size) * sizeof(float);
   });
 }
 

@@ -167,10 +167,10 @@ std::vector<TensorInfo> read_directory(const uint8_t* base, const Header& h, con
 }  // namespace
 
 std::unique_ptr<PackedFile> PackedFile::open(const std::string& path, bool use_mmap,
-                                             const ProgressCallback& progress) {
+                                             const ProgressCallback& progress, uint64_t max_bytes) {
   check_cancel(progress, 0.0f);
   std::unique_ptr<PackedFile> pf(new PackedFile());
-  pf->file_ = MappedFile::open(path, use_mmap);
+  pf->file_ = MappedFile::open(path, use_mmap, max_bytes);
   check_cancel(progress, 0.5f);
   const uint8_t* base = pf->file_->data();
   const uint64_t size = pf->file_->size();

@@ -37,8 +37,10 @@ class PackedFile {
   // (not a packed file, truncated, bad sizes or offsets), ERNIE_E_CHECKSUM,
   // ERNIE_E_UNSUPPORTED (newer format version, unknown dtype),
   // ERNIE_E_CANCELLED (progress returned false).
+  // A file larger than `max_bytes` (0: no limit) is refused with
+  // ERNIE_E_OUT_OF_MEMORY before it is mapped or read.
   static std::unique_ptr<PackedFile> open(const std::string& path, bool use_mmap,
-                                          const ProgressCallback& progress = {});
+                                          const ProgressCallback& progress = {}, uint64_t max_bytes = 0);
   ~PackedFile();
 
   const nlohmann::ordered_json& metadata() const { return metadata_; }

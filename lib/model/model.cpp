@@ -43,7 +43,9 @@ uint64_t identity_of(const PackedFile& file) {
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelLoadOptions& options) {
   std::unique_ptr<Model> m(new Model());
   m->logger_ = options.logger;
-  m->file_ = PackedFile::open(path, options.use_mmap, options.progress);
+  m->file_ = PackedFile::open(path, options.use_mmap, options.progress, options.max_file_bytes);
+  m->max_context_limit_ = options.max_context;
+  m->session_budget_ = std::make_unique<MemoryBudget>(options.session_memory_budget);
   const Json& meta = m->file_->metadata();
   ERNIE_CHECK(meta.is_object() && meta.contains("config"), ERNIE_E_INVALID_MODEL,
               "packed model '%s': metadata has no config", path.c_str());

@@ -12,6 +12,7 @@
 #include "grammar/token_filter.h"
 #include "format/packed_file.h"
 #include "model/config.h"
+#include "model/memory_budget.h"
 #include "model/weights.h"
 #include "tokenizer/tokenizer.h"
 #include "util/logger.h"
@@ -24,6 +25,10 @@ struct ModelLoadOptions {
   std::string backend = "auto";
   ProgressCallback progress;
   Logger logger;
+  // Resource limits (ernie_model_params); 0: none.
+  uint64_t max_file_bytes = 0;
+  int64_t max_context = 0;
+  uint64_t session_memory_budget = 0;
 };
 
 class Model {
@@ -45,6 +50,11 @@ class Model {
   uint64_t identity() const { return identity_; }
   // The vocabulary trie for constrained decoding, built on first use.
   const TokenFilter& token_filter() const;
+  // Largest n_ctx a session may have: the model's maximum context, or the
+  // max_context limit if lower (0 if none was set).
+  int64_t max_context_limit() const { return max_context_limit_; }
+  // Shared by all sessions of the model (const: sessions hold const Model&).
+  MemoryBudget& session_budget() const { return *session_budget_; }
 
  private:
   Model() = default;
@@ -57,6 +67,8 @@ class Model {
   Logger logger_;
   int n_threads_ = 1;
   uint64_t identity_ = 0;
+  int64_t max_context_limit_ = 0;
+  std::unique_ptr<MemoryBudget> session_budget_;
   mutable std::once_flag filter_once_;
   mutable std::unique_ptr<TokenFilter> filter_;
 };

@@ -12,22 +12,37 @@ namespace {
 constexpr uint64_t kMaxLogitsBytes = uint64_t{4} << 30;
 }  // namespace
 
-Session::Session(const Model& model, const SessionOptions& options) : model_(model) {
+Session::Session(const Model& model, const SessionOptions& options)
+    : model_(model), budget_(model.session_budget()) {
   const ModelConfig& c = model.config();
+  const int64_t limit = model.max_context_limit();
   int64_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min<int64_t>(c.max_position_embeddings, 4096);
+  if (options.n_ctx == 0 && limit > 0) n_ctx = std::min(n_ctx, limit);
   ERNIE_CHECK(n_ctx <= c.max_position_embeddings, ERNIE_E_INVALID_ARGUMENT,
               "session: n_ctx %lld is above the model's maximum context %lld", static_cast<long long>(n_ctx),
               static_cast<long long>(c.max_position_embeddings));
+  ERNIE_CHECK(limit == 0 || n_ctx <= limit, ERNIE_E_OUT_OF_MEMORY,
+              "session: n_ctx %lld is above the limit of %lld tokens set by ernie_model_params.max_context",
+              static_cast<long long>(n_ctx), static_cast<long long>(limit));
   ERNIE_CHECK(options.n_batch >= 0 && options.n_batch <= 65536, ERNIE_E_INVALID_ARGUMENT,
               "session: n_batch %lld is out of range [1, 65536]", static_cast<long long>(options.n_batch));
   int64_t n_batch = std::min<int64_t>(options.n_batch > 0 ? options.n_batch : 512, n_ctx);
   ERNIE_CHECK(options.n_threads >= 0 && options.n_threads <= 1024, ERNIE_E_INVALID_ARGUMENT,
               "session: n_threads %d is out of range", options.n_threads);
-  state_ = model.runtime().create_state(n_ctx, n_batch, options.kv_type.value_or(model.weights().default_kv_type()));
+  const KvType kv = options.kv_type.value_or(model.weights().default_kv_type());
+  // The budget is taken before anything is allocated: the state's buffers
+  // plus one row of logits (ernie_model_session_bytes reports the same).
+  state_bytes_ = model.runtime().state_bytes(n_ctx, n_batch, kv);
+  budget_.resize(state_bytes_ + logits_row_bytes(), "a session");
+  state_ = model.runtime().create_state(n_ctx, n_batch, kv);
   pool_ = std::make_unique<ThreadPool>(options.n_threads > 0 ? options.n_threads : model.n_threads());
 }
 
 Session::~Session() = default;
+
+uint64_t Session::logits_row_bytes() const {
+  return static_cast<uint64_t>(model_.config().vocab_size) * sizeof(float);
+}
 
 void Session::eval(const int32_t* tokens, size_t n_tokens, bool all_logits) {
   const ModelConfig& c = model_.config();
@@ -46,7 +61,12 @@ void Session::eval(const int32_t* tokens, size_t n_tokens, bool all_logits) {
   ERNIE_CHECK(rows * vocab * sizeof(float) <= kMaxLogitsBytes, ERNIE_E_OUT_OF_MEMORY,
               "eval: keeping the logits of all %zu tokens would take %llu bytes; evaluate in smaller calls",
               n_tokens, static_cast<unsigned long long>(rows * vocab * sizeof(float)));
-  logits_.resize(rows * vocab);
+  // Kept logits count against the session budget; the buffer is exactly as
+  // large as this call needs (decoding reuses it without reallocating).
+  if (logits_.size() != rows * vocab) {
+    budget_.resize(state_bytes_ + rows * logits_row_bytes(), "keeping the logits of every evaluated token");
+    std::vector<float>(rows * vocab).swap(logits_);
+  }
 
   const auto n = static_cast<int64_t>(n_tokens);
   for (int64_t start = 0; start < n; start += state_->n_batch()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "model/memory_budget.h"
 #include "util/thread_pool.h"
 
 namespace ernie {
@@ -57,7 +58,11 @@ class Session {
   const Model& model() const { return model_; }
 
  private:
+  uint64_t logits_row_bytes() const;
+
   const Model& model_;
+  BudgetShare budget_;       // state_bytes_ plus the kept logits
+  uint64_t state_bytes_ = 0;
   std::unique_ptr<SessionState> state_;
   std::unique_ptr<ThreadPool> pool_;
   int64_t n_past_ = 0;

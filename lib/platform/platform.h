@@ -13,8 +13,10 @@ namespace ernie {
 // A read-only view of a whole file: memory-mapped, or read into memory.
 class MappedFile {
  public:
-  // Throws ernie::Error(ERNIE_E_IO) with the path and the OS reason.
-  static std::unique_ptr<MappedFile> open(const std::string& path, bool use_mmap);
+  // Throws ernie::Error(ERNIE_E_IO) with the path and the OS reason, and
+  // ERNIE_E_OUT_OF_MEMORY for a file larger than `max_bytes` (0: no limit),
+  // checked before anything is mapped or allocated.
+  static std::unique_ptr<MappedFile> open(const std::string& path, bool use_mmap, uint64_t max_bytes = 0);
   ~MappedFile();
   const uint8_t* data() const { return data_; }
   uint64_t size() const { return size_; }

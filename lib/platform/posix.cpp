@@ -30,7 +30,7 @@ constexpr uint64_t kHugePage = 2u << 20;
 
 }  // namespace
 
-std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, bool use_mmap) {
+std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, bool use_mmap, uint64_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) io_fail("cannot open", path);
   struct stat st {};
@@ -41,6 +41,11 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, bool use_m
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
     ERNIE_FAIL(ERNIE_E_IO, "'%s' is not a regular file", path.c_str());
+  }
+  if (max_bytes != 0 && static_cast<uint64_t>(st.st_size) > max_bytes) {
+    ::close(fd);
+    ERNIE_FAIL(ERNIE_E_OUT_OF_MEMORY, "'%s' has %llu bytes, more than the limit of %llu (max_file_bytes)",
+               path.c_str(), static_cast<unsigned long long>(st.st_size), static_cast<unsigned long long>(max_bytes));
   }
   std::unique_ptr<MappedFile> f(new MappedFile());
   f->path_ = path;
