@@ -70,8 +70,10 @@ build_library() {
   command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   command -v ninja >/dev/null && [ ! -f "$dir/Makefile" ] && generator=(-G Ninja)
   cmake -S "$root" -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug -DERNIE_BUILD_TESTS=OFF \
-    -DERNIE_BUILD_SAMPLES=OFF -DERNIE_CUDA=OFF "${launcher[@]}" >/dev/null
-  cmake --build "$dir" --target ernie -j "${ERNIE_ABI_JOBS:-2}" >/dev/null
+    -DERNIE_BUILD_SAMPLES=OFF -DERNIE_CUDA=OFF "${launcher[@]}" >/dev/null || return 1
+  # errexit does not reach into $(...): a failed build must not leave the
+  # previous library to be checked.
+  cmake --build "$dir" --target ernie -j "${ERNIE_ABI_JOBS:-2}" >/dev/null || return 1
   echo "$dir/lib/libernie.so"
 }
 
@@ -135,7 +137,7 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$mode" = self-test ]; then self_test; exit; fi
-[ -n "$lib" ] || lib=$(build_library)
+[ -n "$lib" ] || lib=$(build_library) || die "building the library in ${ERNIE_ABI_BUILD_DIR:-build-abi}/ failed"
 version=$(header_version "$root/include/ernie.h")
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = "libernie.so.$version" ] || die "$lib has SONAME $soname but include/ernie.h says ABI version $version"
