@@ -10,8 +10,12 @@
  *    thread's last-error message says why (ernie_last_error()); it stays valid
  *    until the same thread's next call into the library.
  *  - Parameter structs start with `struct_size`, are filled with defaults by
- *    their `*_init` function and are passed by pointer. A struct from an older
- *    header (smaller struct_size) is accepted; fields it lacks keep defaults.
+ *    their `*_init` macro and are passed by pointer. The macro passes
+ *    sizeof(struct) to the `*_init_sized` function, so the library writes
+ *    exactly the caller's struct, whichever header it was compiled with (a
+ *    binding calls `*_init_sized` with the size of its own mirror). A struct
+ *    from an older header (smaller struct_size) is accepted; fields it lacks
+ *    keep defaults. Structs only grow at the end, within an ABI version.
  *  - Output structs (ernie_model_info) also carry struct_size, set by the
  *    caller; the library writes no more than struct_size bytes.
  *  - Ownership is explicit: the library never frees caller memory; memory the
@@ -140,15 +144,22 @@ typedef struct ernie_model_params {
    * do not control (docs/security.md). 0 means no limit. Going past one fails
    * with ERNIE_E_OUT_OF_MEMORY, before anything is allocated, and leaves the
    * model and its other sessions usable. */
-  int32_t max_context;            /* largest session n_ctx; also caps the default n_ctx */
   uint64_t max_file_bytes;        /* larger model files are refused before being mapped or read */
   uint64_t session_memory_budget; /* bytes all sessions of this model may hold together:
                                      each session's ernie_model_session_bytes, plus the
                                      logits kept by ERNIE_EVAL_ALL_LOGITS */
+  int32_t max_context;            /* largest session n_ctx; also caps the default n_ctx */
 } ernie_model_params;
 
-/* Fills `params` with defaults (and struct_size). Thread-safe. */
+/* Fills the caller's `struct_size` bytes of `params` with defaults and sets
+ * params->struct_size (bytes past what this library knows, from a newer
+ * header, are zeroed). Use the ernie_model_params_init(params) macro. The
+ * function of that name, for binaries built before the _sized functions
+ * existed (ABI 1.0), fills the 1.0 struct only (64 bytes). Thread-safe. The
+ * other params structs have the same pair of functions and macro. */
+ERNIE_API void ernie_model_params_init_sized(ernie_model_params *params, size_t struct_size);
 ERNIE_API void ernie_model_params_init(ernie_model_params *params);
+#define ernie_model_params_init(params) ernie_model_params_init_sized((params), sizeof *(params))
 
 /* Loads a packed model file (see docs/format.md; made by ernie_pack).
  * Header, metadata, tokenizer and tensor directory checksums are verified;
@@ -263,7 +274,9 @@ typedef struct ernie_session_params {
 #define ERNIE_KV_F32 1
 #define ERNIE_KV_F16 2
 
+ERNIE_API void ernie_session_params_init_sized(ernie_session_params *params, size_t struct_size);
 ERNIE_API void ernie_session_params_init(ernie_session_params *params);
+#define ernie_session_params_init(params) ernie_session_params_init_sized((params), sizeof *(params))
 
 /* Creates a session (its own KV cache) over `model`. `params` may be NULL.
  * Many sessions may share one model. ERNIE_E_OUT_OF_MEMORY if n_ctx is above
@@ -337,7 +350,9 @@ typedef struct ernie_sampling_params {
   size_t n_logit_bias;
 } ernie_sampling_params;
 
+ERNIE_API void ernie_sampling_params_init_sized(ernie_sampling_params *params, size_t struct_size);
 ERNIE_API void ernie_sampling_params_init(ernie_sampling_params *params);
+#define ernie_sampling_params_init(params) ernie_sampling_params_init_sized((params), sizeof *(params))
 
 /* ------------------------------------------------------------------------ */
 /* Generation                                                                */
@@ -429,7 +444,9 @@ typedef struct ernie_generate_params {
   int32_t max_tool_rounds;              /* automatic mode: tool rounds before stopping (8) */
 } ernie_generate_params;
 
+ERNIE_API void ernie_generate_params_init_sized(ernie_generate_params *params, size_t struct_size);
 ERNIE_API void ernie_generate_params_init(ernie_generate_params *params);
+#define ernie_generate_params_init(params) ernie_generate_params_init_sized((params), sizeof *(params))
 
 /* The outcome of a generation. Text pointers are borrowed from the session
  * and stay valid until its next generate/chat/reset/free. */
@@ -533,7 +550,9 @@ typedef struct ernie_chat_params {
 
 
 
+ERNIE_API void ernie_chat_params_init_sized(ernie_chat_params *params, size_t struct_size);
 ERNIE_API void ernie_chat_params_init(ernie_chat_params *params);
+#define ernie_chat_params_init(params) ernie_chat_params_init_sized((params), sizeof *(params))
 
 /* Renders messages into the model's prompt text exactly as its chat template
  * does. *out_text is NUL-terminated, *out_len excludes the NUL; free it with
@@ -622,7 +641,9 @@ typedef struct ernie_pack_params {
   void *log_user_data;
 } ernie_pack_params;
 
+ERNIE_API void ernie_pack_params_init_sized(ernie_pack_params *params, size_t struct_size);
 ERNIE_API void ernie_pack_params_init(ernie_pack_params *params);
+#define ernie_pack_params_init(params) ernie_pack_params_init_sized((params), sizeof *(params))
 
 /* Converts a Hugging Face ERNIE-4.5 checkpoint directory (config.json,
  * safetensors shard(s), tokenizer.model, tokenizer_config.json) into one

@@ -108,7 +108,7 @@ func cChat(a *cArena, messages []Message, o *ChatOptions) (*C.ernie_message, *C.
 		msgs = &arr[0]
 	}
 	p := (*C.ernie_chat_params)(a.alloc(C.sizeof_ernie_chat_params))
-	C.ernie_chat_params_init(p)
+	C.ernie_chat_params_init_sized(p, C.sizeof_ernie_chat_params)
 	if o == nil {
 		return msgs, p, nil
 	}

@@ -29,7 +29,7 @@ type Sampling struct {
 // top-p 0.95, min-p 0.05, seed 0).
 func DefaultSampling() Sampling {
 	var p C.ernie_sampling_params
-	C.ernie_sampling_params_init(&p)
+	C.ernie_sampling_params_init_sized(&p, C.sizeof_ernie_sampling_params)
 	return Sampling{
 		Temperature: float32(p.temperature), TopK: int32(p.top_k), TopP: float32(p.top_p), MinP: float32(p.min_p),
 		RepetitionPenalty: float32(p.repetition_penalty), PresencePenalty: float32(p.presence_penalty),
@@ -67,7 +67,7 @@ func cGenerateParams(a *cArena, o *GenerateOptions, handle uintptr, withTools bo
 		o = &GenerateOptions{}
 	}
 	p := (*C.ernie_generate_params)(a.alloc(C.sizeof_ernie_generate_params))
-	C.ernie_generate_params_init(p)
+	C.ernie_generate_params_init_sized(p, C.sizeof_ernie_generate_params)
 	switch {
 	case o.MaxTokens < 0:
 		p.max_tokens = 0
@@ -83,7 +83,7 @@ func cGenerateParams(a *cArena, o *GenerateOptions, handle uintptr, withTools bo
 	p.reasoning_budget = C.int32_t(o.ReasoningBudget)
 	if s := o.Sampling; s != nil {
 		sp := (*C.ernie_sampling_params)(a.alloc(C.sizeof_ernie_sampling_params))
-		C.ernie_sampling_params_init(sp)
+		C.ernie_sampling_params_init_sized(sp, C.sizeof_ernie_sampling_params)
 		sp.temperature, sp.top_k, sp.top_p, sp.min_p = C.float(s.Temperature), C.int32_t(s.TopK), C.float(s.TopP), C.float(s.MinP)
 		sp.repetition_penalty = C.float(s.RepetitionPenalty)
 		sp.presence_penalty, sp.frequency_penalty = C.float(s.PresencePenalty), C.float(s.FrequencyPenalty)

@@ -36,6 +36,11 @@ type ModelOptions struct {
 	// (0 = LogWarn).
 	Log      func(level LogLevel, message string)
 	LogLevel LogLevel
+	// Resource limits (docs/security.md); 0 = none. Going past one fails
+	// with StatusOutOfMemory.
+	MaxFileBytes        uint64 // largest model file accepted
+	MaxContext          int32  // largest session context (also caps the default)
+	SessionMemoryBudget uint64 // bytes all sessions of the model hold together
 }
 
 // logSink keeps a log function reachable from C for as long as the C model
@@ -90,12 +95,15 @@ func Load(path string, opts *ModelOptions) (*Model, error) {
 		return nil, err
 	}
 	p := (*C.ernie_model_params)(a.alloc(C.sizeof_ernie_model_params))
-	C.ernie_model_params_init(p)
+	C.ernie_model_params_init_sized(p, C.sizeof_ernie_model_params)
 	p.n_threads = C.int32_t(opts.Threads)
 	if opts.NoMmap {
 		p.use_mmap = 0
 	}
 	p.backend = backend
+	p.max_file_bytes = C.uint64_t(opts.MaxFileBytes)
+	p.max_context = C.int32_t(opts.MaxContext)
+	p.session_memory_budget = C.uint64_t(opts.SessionMemoryBudget)
 	if opts.LogLevel != 0 {
 		p.log_level = C.int32_t(opts.LogLevel)
 	}

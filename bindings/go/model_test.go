@@ -174,3 +174,35 @@ func TestLogSinkReceivesMessages(t *testing.T) {
 	s.Close()
 	t.Logf("%d log messages", len(got))
 }
+
+func TestResourceLimitsRefuseWithOutOfMemory(t *testing.T) {
+	path := packed["tiny-moe-b"]
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := uint64(info.Size())
+	if m, err := ernie.Load(path, &ernie.ModelOptions{MaxFileBytes: size}); err != nil {
+		t.Fatalf("at the limit: %v", err)
+	} else {
+		m.Close()
+	}
+	_, err = ernie.Load(path, &ernie.ModelOptions{MaxFileBytes: size - 1})
+	var e *ernie.Error
+	if !errors.As(err, &e) || e.Status != ernie.StatusOutOfMemory || !strings.Contains(e.Message, "max_file_bytes") {
+		t.Fatalf("past the limit: %v", err)
+	}
+	m, err := ernie.Load(path, &ernie.ModelOptions{MaxContext: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.NewSession(&ernie.SessionOptions{Context: 65}); !errors.Is(err, &ernie.Error{Status: ernie.StatusOutOfMemory}) {
+		t.Fatalf("n_ctx past max_context: %v", err)
+	}
+	s, err := m.NewSession(&ernie.SessionOptions{Context: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}

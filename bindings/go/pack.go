@@ -50,7 +50,7 @@ func Pack(hfDir, outPath string, opts *PackOptions) error {
 		return err
 	}
 	p := (*C.ernie_pack_params)(a.alloc(C.sizeof_ernie_pack_params))
-	C.ernie_pack_params_init(p)
+	C.ernie_pack_params_init_sized(p, C.sizeof_ernie_pack_params)
 	p._type, p.n_threads = C.int32_t(opts.Type), C.int32_t(opts.Threads)
 	var progress *progressState
 	if opts.Progress != nil {

@@ -53,7 +53,7 @@ func (m *Model) NewSession(opts *SessionOptions) (*Session, error) {
 		opts = &SessionOptions{}
 	}
 	var p C.ernie_session_params
-	C.ernie_session_params_init(&p)
+	C.ernie_session_params_init_sized(&p, C.sizeof_ernie_session_params)
 	p.n_ctx, p.n_threads, p.kv_type = C.int32_t(opts.Context), C.int32_t(opts.Threads), C.int32_t(opts.KVType)
 	if opts.Batch > 0 {
 		p.n_batch = C.int32_t(opts.Batch)

@@ -251,12 +251,12 @@ ernie_status chat(ernie_session* session, Conversation conv, std::optional<ChatF
 
 extern "C" {
 
-ERNIE_API void ernie_chat_params_init(ernie_chat_params* p) {
-  if (!p) return;
+static void chat_params_defaults(ernie_chat_params* p) {
   *p = ernie_chat_params{};
   p->struct_size = sizeof(*p);
   p->add_generation_prompt = 1;
 }
+ERNIE_PARAMS_INIT(ernie_chat_params_init, ernie_chat_params, ::ernie::api::kChatParamsSize1_0, chat_params_defaults)
 
 ERNIE_API ernie_status ernie_tool_output_set(ernie_tool_output* output, const char* text, size_t len) {
   return guarded("ernie_tool_output_set", [&] {

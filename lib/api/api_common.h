@@ -43,6 +43,38 @@ ernie_status guarded(const char* function, F&& body) noexcept {
   }
 }
 
+// The params structs' sizes in ABI 1.0. The unsized *_params_init entry
+// points serve binaries built against that header and must never write
+// more; the *_init macros of later headers call the _sized functions.
+inline constexpr size_t kModelParamsSize1_0 = 64;
+inline constexpr size_t kSessionParamsSize1_0 = 24;
+inline constexpr size_t kSamplingParamsSize1_0 = 72;
+inline constexpr size_t kGenerateParamsSize1_0 = 120;
+inline constexpr size_t kChatParamsSize1_0 = 80;
+inline constexpr size_t kPackParamsSize1_0 = 48;
+
+// Fills the first `size` bytes of a caller's params struct with the defaults
+// `fill` writes into a full struct, zeroes bytes past the library's struct (a
+// newer header's fields) and records `size` in struct_size. Sizes outside
+// [sizeof(size_t), 64 KiB] are ignored (no write): they are not a struct.
+template <typename T>
+void init_params(T* p, size_t size, void (*fill)(T*)) {
+  if (!p || size < sizeof(size_t) || size > (1u << 16)) return;
+  T defaults;
+  fill(&defaults);
+  const size_t n = size < sizeof(T) ? size : sizeof(T);
+  std::memcpy(static_cast<void*>(p), &defaults, n);
+  if (size > n) std::memset(reinterpret_cast<unsigned char*>(p) + n, 0, size - n);
+  p->struct_size = size;
+}
+
+// Defines the _sized and the ABI 1.0 entry points of one params struct from
+// a function that fills a full struct with its defaults.
+#define ERNIE_PARAMS_INIT(name, type, size_1_0, fill)                                         \
+  static_assert(size_1_0 <= sizeof(type), "structs only grow");                               \
+  extern "C" ERNIE_API void name##_sized(type* p, size_t size) { ::ernie::api::init_params(p, size, fill); } \
+  extern "C" ERNIE_API void(name)(type * p) { ::ernie::api::init_params(p, size_1_0, fill); }
+
 // Copies a caller's params struct into `out` (already holding defaults),
 // honouring the caller's struct_size: an older, smaller struct keeps the
 // defaults for fields it lacks; a larger one (newer header) is accepted when

@@ -173,8 +173,7 @@ extern "C" {
 
 ERNIE_API void ernie_free(void* memory) { std::free(memory); }
 
-ERNIE_API void ernie_sampling_params_init(ernie_sampling_params* p) {
-  if (!p) return;
+static void sampling_params_defaults(ernie_sampling_params* p) {
   *p = ernie_sampling_params{};
   p->struct_size = sizeof(*p);
   p->temperature = 0.8f;
@@ -187,15 +186,16 @@ ERNIE_API void ernie_sampling_params_init(ernie_sampling_params* p) {
   p->penalty_window = 64;
   p->seed = 0;
 }
+ERNIE_PARAMS_INIT(ernie_sampling_params_init, ernie_sampling_params, ::ernie::api::kSamplingParamsSize1_0, sampling_params_defaults)
 
-ERNIE_API void ernie_generate_params_init(ernie_generate_params* p) {
-  if (!p) return;
+static void generate_params_defaults(ernie_generate_params* p) {
   *p = ernie_generate_params{};
   p->struct_size = sizeof(*p);
   p->max_tokens = 512;
   p->reasoning = ERNIE_REASONING_AUTO;
   p->max_tool_rounds = 8;
 }
+ERNIE_PARAMS_INIT(ernie_generate_params_init, ernie_generate_params, ::ernie::api::kGenerateParamsSize1_0, generate_params_defaults)
 
 ERNIE_API ernie_status ernie_session_generate(ernie_session* session, const int32_t* prompt, size_t n_prompt,
                                               const ernie_generate_params* params, ernie_generate_result* result) {

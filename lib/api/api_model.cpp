@@ -7,8 +7,7 @@ using ernie::api::guarded;
 
 extern "C" {
 
-ERNIE_API void ernie_model_params_init(ernie_model_params* p) {
-  if (!p) return;
+static void model_params_defaults(ernie_model_params* p) {
   *p = ernie_model_params{};
   p->struct_size = sizeof(*p);
   p->n_threads = 0;
@@ -16,6 +15,7 @@ ERNIE_API void ernie_model_params_init(ernie_model_params* p) {
   p->backend = nullptr;
   p->log_level = ERNIE_LOG_WARN;
 }
+ERNIE_PARAMS_INIT(ernie_model_params_init, ernie_model_params, ::ernie::api::kModelParamsSize1_0, model_params_defaults)
 
 ERNIE_API ernie_status ernie_model_load(const char* path, const ernie_model_params* params, ernie_model** out) {
   return guarded("ernie_model_load", [&] {

@@ -4,13 +4,13 @@
 
 using namespace ernie;
 
-extern "C" ERNIE_API void ernie_pack_params_init(ernie_pack_params* params) {
-  if (!params) return;
+static void pack_params_defaults(ernie_pack_params* params) {
   *params = ernie_pack_params{};
   params->struct_size = sizeof(ernie_pack_params);
   params->type = ERNIE_TYPE_AUTO;
   params->n_threads = 0;
 }
+ERNIE_PARAMS_INIT(ernie_pack_params_init, ernie_pack_params, ::ernie::api::kPackParamsSize1_0, pack_params_defaults)
 
 extern "C" ERNIE_API ernie_status ernie_pack(const char* hf_dir, const char* out_path,
                                             const ernie_pack_params* in_params) {

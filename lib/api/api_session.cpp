@@ -7,8 +7,7 @@ using ernie::api::guarded;
 
 extern "C" {
 
-ERNIE_API void ernie_session_params_init(ernie_session_params* p) {
-  if (!p) return;
+static void session_params_defaults(ernie_session_params* p) {
   *p = ernie_session_params{};
   p->struct_size = sizeof(*p);
   p->n_ctx = 0;
@@ -16,6 +15,7 @@ ERNIE_API void ernie_session_params_init(ernie_session_params* p) {
   p->n_threads = 0;
   p->kv_type = ERNIE_KV_AUTO;
 }
+ERNIE_PARAMS_INIT(ernie_session_params_init, ernie_session_params, ::ernie::api::kSessionParamsSize1_0, session_params_defaults)
 
 ERNIE_API ernie_status ernie_session_create(ernie_model* model, const ernie_session_params* params,
                                             ernie_session** out) {

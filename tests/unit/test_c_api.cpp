@@ -84,8 +84,8 @@ TEST_CASE("c api: NULL handles and arguments are refused, never crash") {
   CHECK(ernie_pack(nullptr, "x", nullptr) == ERNIE_E_INVALID_ARGUMENT);
   ernie_model_free(nullptr);
   ernie_session_free(nullptr);
-  ernie_model_params_init(nullptr);
-  ernie_session_params_init(nullptr);
+  ernie_model_params_init_sized(nullptr, sizeof(ernie_model_params));
+  (ernie_session_params_init)(nullptr);
 }
 
 TEST_CASE("c api: the last error is per thread and cleared by the next call") {

@@ -93,6 +93,9 @@ namespace Ernie
                 p.use_mmap = options.UseMmap ? 1 : 0;
                 p.backend = arena.String(options.Backend);
                 p.log_level = (int)options.LogLevel;
+                p.max_file_bytes = options.MaxFileBytes;
+                p.max_context = options.MaxContext;
+                p.session_memory_budget = options.SessionMemoryBudget;
                 if (sink != null) { p.log = Trampolines.Log; p.log_user_data = sink.UserData; }
                 if (progress != null) { p.progress = Trampolines.Progress; p.progress_user_data = progress.UserData; }
                 status = NativeMethods.ernie_model_load(Utf8.Z(path), ref p, out raw);

@@ -28,6 +28,16 @@ namespace Ernie
         /// <summary>Highest level passed to Log.</summary>
         public LogLevel LogLevel { get; set; }
 
+        /// <summary>Resource limits (docs/security.md); 0 = none. Going past one
+        /// throws ErnieException with Status.OutOfMemory. Largest model file, in bytes.</summary>
+        public ulong MaxFileBytes { get; set; }
+
+        /// <summary>Largest session context (also caps the default).</summary>
+        public int MaxContext { get; set; }
+
+        /// <summary>Bytes all sessions of the model may hold together.</summary>
+        public ulong SessionMemoryBudget { get; set; }
+
         public ModelOptions()
         {
             UseMmap = true;

@@ -79,5 +79,22 @@ namespace Ernie.Tests
                 Assert.Contains("\"content\"", parsed, "parse output");
             }
         }
+
+        [Test]
+        public static void ResourceLimitsRefuseWithOutOfMemory()
+        {
+            ulong size = (ulong)new System.IO.FileInfo(Fixtures.TinyA).Length;
+            using (Model model = Model.Load(Fixtures.TinyA, new ModelOptions { MaxFileBytes = size })) { }
+            var e = Assert.Throws<ErnieException>(
+                () => Model.Load(Fixtures.TinyA, new ModelOptions { MaxFileBytes = size - 1 }), "file past the limit");
+            Assert.Equal(Status.OutOfMemory, e.Status, "status");
+            using (Model model = Model.Load(Fixtures.TinyA, new ModelOptions { MaxContext = 64 }))
+            {
+                var e2 = Assert.Throws<ErnieException>(
+                    () => model.CreateSession(new SessionOptions { ContextSize = 65 }), "n_ctx past max_context");
+                Assert.Equal(Status.OutOfMemory, e2.Status, "status");
+                using (Session s = model.CreateSession(new SessionOptions { ContextSize = 64 })) { }
+            }
+        }
     }
 }

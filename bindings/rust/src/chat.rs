@@ -230,7 +230,7 @@ impl RawChat {
             let mut p = std::mem::MaybeUninit::<sys::ernie_chat_params>::zeroed();
             // SAFETY: init fills every field.
             unsafe {
-                sys::ernie_chat_params_init(p.as_mut_ptr());
+                sys::ernie_chat_params_init_sized(p.as_mut_ptr(), std::mem::size_of::<sys::ernie_chat_params>());
                 p.assume_init()
             }
         };

@@ -34,7 +34,7 @@ impl Default for Sampling {
         let mut p = std::mem::MaybeUninit::<sys::ernie_sampling_params>::zeroed();
         // SAFETY: init fills every field.
         let p = unsafe {
-            sys::ernie_sampling_params_init(p.as_mut_ptr());
+            sys::ernie_sampling_params_init_sized(p.as_mut_ptr(), std::mem::size_of::<sys::ernie_sampling_params>());
             p.assume_init()
         };
         Sampling {
@@ -114,7 +114,7 @@ fn raw_generate_defaults() -> sys::ernie_generate_params {
     let mut p = std::mem::MaybeUninit::<sys::ernie_generate_params>::zeroed();
     // SAFETY: init fills every field.
     unsafe {
-        sys::ernie_generate_params_init(p.as_mut_ptr());
+        sys::ernie_generate_params_init_sized(p.as_mut_ptr(), std::mem::size_of::<sys::ernie_generate_params>());
         p.assume_init()
     }
 }
@@ -148,7 +148,7 @@ impl RawGenerateParams {
             let mut p = std::mem::MaybeUninit::<sys::ernie_sampling_params>::zeroed();
             // SAFETY: init fills every field.
             let mut p = unsafe {
-                sys::ernie_sampling_params_init(p.as_mut_ptr());
+                sys::ernie_sampling_params_init_sized(p.as_mut_ptr(), std::mem::size_of::<sys::ernie_sampling_params>());
                 p.assume_init()
             };
             p.temperature = s.temperature;

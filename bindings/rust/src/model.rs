@@ -60,6 +60,13 @@ pub struct ModelParams {
     pub log: Option<Arc<LogFn>>,
     /// Highest level passed to `log` (default `Warn`).
     pub log_level: Option<LogLevel>,
+    /// Resource limits (docs/security.md); 0 = none. Going past one is
+    /// `ErrorKind::OutOfMemory`. Largest model file accepted, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest session context (also caps the default).
+    pub max_context: i32,
+    /// Bytes all sessions of the model may hold together.
+    pub session_memory_budget: u64,
 }
 
 impl std::fmt::Debug for ModelParams {
@@ -70,6 +77,9 @@ impl std::fmt::Debug for ModelParams {
             .field("backend", &self.backend)
             .field("log", &self.log.is_some())
             .field("log_level", &self.log_level)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("max_context", &self.max_context)
+            .field("session_memory_budget", &self.session_memory_budget)
             .finish()
     }
 }
@@ -110,12 +120,15 @@ impl Model {
         let mut p = std::mem::MaybeUninit::<sys::ernie_model_params>::zeroed();
         // SAFETY: init fills every field.
         let mut p = unsafe {
-            sys::ernie_model_params_init(p.as_mut_ptr());
+            sys::ernie_model_params_init_sized(p.as_mut_ptr(), std::mem::size_of::<sys::ernie_model_params>());
             p.assume_init()
         };
         p.n_threads = params.n_threads;
         p.use_mmap = if params.no_mmap { 0 } else { 1 };
         p.backend = ptr_or_null(&backend);
+        p.max_file_bytes = params.max_file_bytes;
+        p.max_context = params.max_context;
+        p.session_memory_budget = params.session_memory_budget;
         if let Some(level) = params.log_level {
             p.log_level = level.raw();
         }

@@ -57,7 +57,7 @@ fn pack_impl(hf_dir: &Path, out_path: &Path, opts: &PackOptions, progress: Optio
     let mut p = std::mem::MaybeUninit::<sys::ernie_pack_params>::zeroed();
     // SAFETY: init fills every field.
     let mut p = unsafe {
-        sys::ernie_pack_params_init(p.as_mut_ptr());
+        sys::ernie_pack_params_init_sized(p.as_mut_ptr(), std::mem::size_of::<sys::ernie_pack_params>());
         p.assume_init()
     };
     p.type_ = match opts.dtype {

@@ -50,7 +50,7 @@ impl Default for SessionParams {
         let mut p = std::mem::MaybeUninit::<sys::ernie_session_params>::zeroed();
         // SAFETY: init fills every field.
         let p = unsafe {
-            sys::ernie_session_params_init(p.as_mut_ptr());
+            sys::ernie_session_params_init_sized(p.as_mut_ptr(), std::mem::size_of::<sys::ernie_session_params>());
             p.assume_init()
         };
         SessionParams { n_ctx: p.n_ctx, n_batch: p.n_batch, n_threads: p.n_threads, kv_type: KvType::Auto }
@@ -105,7 +105,7 @@ impl Session {
         let mut p = std::mem::MaybeUninit::<sys::ernie_session_params>::zeroed();
         // SAFETY: init fills every field.
         let mut p = unsafe {
-            sys::ernie_session_params_init(p.as_mut_ptr());
+            sys::ernie_session_params_init_sized(p.as_mut_ptr(), std::mem::size_of::<sys::ernie_session_params>());
             p.assume_init()
         };
         p.n_ctx = params.n_ctx;

@@ -123,3 +123,28 @@ fn pack_errors_are_reported() {
     assert!(matches!(err.kind(), ErrorKind::Io | ErrorKind::InvalidModel), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn resource_limits_refuse_with_out_of_memory() {
+    let path = common::packed("tiny-moe-b");
+    let size = std::fs::metadata(&path).unwrap().len();
+    let load = |p: ModelParams| Model::load_with(&path, &p, None);
+    assert!(load(ModelParams { max_file_bytes: size, ..Default::default() }).is_ok());
+    let err = load(ModelParams { max_file_bytes: size - 1, ..Default::default() }).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::OutOfMemory);
+    assert!(err.message().contains("max_file_bytes"), "{err}");
+
+    let model = load(ModelParams { max_context: 64, ..Default::default() }).unwrap();
+    let err = ernie::Session::new(&model, &ernie::SessionParams { n_ctx: 65, ..Default::default() }).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::OutOfMemory);
+    assert!(ernie::Session::new(&model, &ernie::SessionParams { n_ctx: 64, ..Default::default() }).is_ok());
+
+    let budget = model.session_bytes(64, 512).unwrap();
+    let model = load(ModelParams { session_memory_budget: budget, ..Default::default() }).unwrap();
+    let params = ernie::SessionParams { n_ctx: 64, ..Default::default() };
+    let first = ernie::Session::new(&model, &params).unwrap();
+    let err = ernie::Session::new(&model, &params).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::OutOfMemory);
+    drop(first);
+    assert!(ernie::Session::new(&model, &params).is_ok());
+}

@@ -36,7 +36,12 @@ namespace Ernie.Native
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern void ernie_free(IntPtr memory);
 
         // Models
-        [DllImport(Library, CallingConvention = Cdecl)] internal static extern void ernie_model_params_init(ref ernie_model_params p);
+        [DllImport(Library, CallingConvention = Cdecl)] private static extern void ernie_model_params_init_sized(ref ernie_model_params p, UIntPtr size);
+        // The _sized entry point with this mirror's size: the library never writes past it.
+        internal static void ernie_model_params_init(ref ernie_model_params p)
+        {
+            ernie_model_params_init_sized(ref p, (UIntPtr)Marshal.SizeOf(typeof(ernie_model_params)));
+        }
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern int ernie_model_load(byte[] path, ref ernie_model_params p, out IntPtr model);
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern void ernie_model_free(IntPtr model);
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern int ernie_model_verify(ModelHandle model, IntPtr progress, IntPtr userData);
@@ -51,7 +56,12 @@ namespace Ernie.Native
         internal static extern int ernie_detokenize(ModelHandle model, int[] ids, UIntPtr nIds, byte[] outText, UIntPtr capacity, out UIntPtr len);
 
         // Sessions
-        [DllImport(Library, CallingConvention = Cdecl)] internal static extern void ernie_session_params_init(ref ernie_session_params p);
+        [DllImport(Library, CallingConvention = Cdecl)] private static extern void ernie_session_params_init_sized(ref ernie_session_params p, UIntPtr size);
+        // The _sized entry point with this mirror's size: the library never writes past it.
+        internal static void ernie_session_params_init(ref ernie_session_params p)
+        {
+            ernie_session_params_init_sized(ref p, (UIntPtr)Marshal.SizeOf(typeof(ernie_session_params)));
+        }
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern int ernie_session_create(ModelHandle model, ref ernie_session_params p, out IntPtr session);
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern void ernie_session_free(IntPtr session);
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern int ernie_session_eval(SessionHandle session, int[] tokens, UIntPtr n, uint flags);
@@ -65,14 +75,29 @@ namespace Ernie.Native
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern int ernie_session_restore(SessionHandle session, byte[] blob, UIntPtr size);
 
         // Generation
-        [DllImport(Library, CallingConvention = Cdecl)] internal static extern void ernie_sampling_params_init(ref ernie_sampling_params p);
-        [DllImport(Library, CallingConvention = Cdecl)] internal static extern void ernie_generate_params_init(ref ernie_generate_params p);
+        [DllImport(Library, CallingConvention = Cdecl)] private static extern void ernie_sampling_params_init_sized(ref ernie_sampling_params p, UIntPtr size);
+        // The _sized entry point with this mirror's size: the library never writes past it.
+        internal static void ernie_sampling_params_init(ref ernie_sampling_params p)
+        {
+            ernie_sampling_params_init_sized(ref p, (UIntPtr)Marshal.SizeOf(typeof(ernie_sampling_params)));
+        }
+        [DllImport(Library, CallingConvention = Cdecl)] private static extern void ernie_generate_params_init_sized(ref ernie_generate_params p, UIntPtr size);
+        // The _sized entry point with this mirror's size: the library never writes past it.
+        internal static void ernie_generate_params_init(ref ernie_generate_params p)
+        {
+            ernie_generate_params_init_sized(ref p, (UIntPtr)Marshal.SizeOf(typeof(ernie_generate_params)));
+        }
         [DllImport(Library, CallingConvention = Cdecl)]
         internal static extern int ernie_session_generate(SessionHandle session, int[] prompt, UIntPtr nPrompt, ref ernie_generate_params p, ref ernie_generate_result result);
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern int ernie_tool_output_set(IntPtr output, byte[] text, UIntPtr len);
 
         // Conversations
-        [DllImport(Library, CallingConvention = Cdecl)] internal static extern void ernie_chat_params_init(ref ernie_chat_params p);
+        [DllImport(Library, CallingConvention = Cdecl)] private static extern void ernie_chat_params_init_sized(ref ernie_chat_params p, UIntPtr size);
+        // The _sized entry point with this mirror's size: the library never writes past it.
+        internal static void ernie_chat_params_init(ref ernie_chat_params p)
+        {
+            ernie_chat_params_init_sized(ref p, (UIntPtr)Marshal.SizeOf(typeof(ernie_chat_params)));
+        }
         [DllImport(Library, CallingConvention = Cdecl)]
         internal static extern int ernie_chat_render(ModelHandle model, IntPtr messages, UIntPtr n, ref ernie_chat_params p, out IntPtr text, out UIntPtr len);
         [DllImport(Library, CallingConvention = Cdecl)]
@@ -87,7 +112,12 @@ namespace Ernie.Native
                                                            ref ernie_generate_result result);
 
         // Packing
-        [DllImport(Library, CallingConvention = Cdecl)] internal static extern void ernie_pack_params_init(ref ernie_pack_params p);
+        [DllImport(Library, CallingConvention = Cdecl)] private static extern void ernie_pack_params_init_sized(ref ernie_pack_params p, UIntPtr size);
+        // The _sized entry point with this mirror's size: the library never writes past it.
+        internal static void ernie_pack_params_init(ref ernie_pack_params p)
+        {
+            ernie_pack_params_init_sized(ref p, (UIntPtr)Marshal.SizeOf(typeof(ernie_pack_params)));
+        }
         [DllImport(Library, CallingConvention = Cdecl)] internal static extern int ernie_pack(byte[] hfDir, byte[] outPath, ref ernie_pack_params p);
     }
 }

@@ -28,6 +28,9 @@ namespace Ernie.Native
         public IntPtr log;
         public IntPtr log_user_data;
         public int log_level;
+        public ulong max_file_bytes;
+        public ulong session_memory_budget;
+        public int max_context;
     }
 
     [StructLayout(LayoutKind.Sequential)]

@@ -48,6 +48,7 @@ pub fn mirror_layout() -> Vec<MirrorEntry> {
         ernie_abi_entry { struct_name, field_name, value }
         ernie_model_params {
             struct_size, n_threads, use_mmap, backend, progress, progress_user_data, log, log_user_data, log_level,
+            max_file_bytes, session_memory_budget, max_context,
         }
         ernie_model_info {
             struct_size, arch, n_layers, hidden_size, intermediate_size, moe_intermediate_size, n_heads, n_kv_heads,

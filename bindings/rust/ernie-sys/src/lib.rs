@@ -119,6 +119,9 @@ pub struct ernie_model_params {
     pub log: ernie_log_fn,
     pub log_user_data: *mut c_void,
     pub log_level: i32,
+    pub max_file_bytes: u64,
+    pub session_memory_budget: u64,
+    pub max_context: i32,
 }
 
 #[repr(C)]
@@ -309,7 +312,9 @@ extern "C" {
     pub fn ernie_status_string(status: ernie_status) -> *const c_char;
     pub fn ernie_last_error() -> *const c_char;
 
+    /// ABI 1.0 entry point: fills the 1.0 struct only; use the _sized one.
     pub fn ernie_model_params_init(params: *mut ernie_model_params);
+    pub fn ernie_model_params_init_sized(params: *mut ernie_model_params, struct_size: usize);
     pub fn ernie_model_load(
         path: *const c_char,
         params: *const ernie_model_params,
@@ -348,7 +353,9 @@ extern "C" {
         out_len: *mut usize,
     ) -> ernie_status;
 
+    /// ABI 1.0 entry point: fills the 1.0 struct only; use the _sized one.
     pub fn ernie_session_params_init(params: *mut ernie_session_params);
+    pub fn ernie_session_params_init_sized(params: *mut ernie_session_params, struct_size: usize);
     pub fn ernie_session_create(
         model: *mut ernie_model,
         params: *const ernie_session_params,
@@ -372,11 +379,15 @@ extern "C" {
     pub fn ernie_session_reset(session: *mut ernie_session) -> ernie_status;
     pub fn ernie_free(memory: *mut c_void);
 
+    /// ABI 1.0 entry point: fills the 1.0 struct only; use the _sized one.
     pub fn ernie_sampling_params_init(params: *mut ernie_sampling_params);
+    pub fn ernie_sampling_params_init_sized(params: *mut ernie_sampling_params, struct_size: usize);
 
     pub fn ernie_tool_output_set(output: *mut ernie_tool_output, text: *const c_char, len: usize) -> ernie_status;
 
+    /// ABI 1.0 entry point: fills the 1.0 struct only; use the _sized one.
     pub fn ernie_generate_params_init(params: *mut ernie_generate_params);
+    pub fn ernie_generate_params_init_sized(params: *mut ernie_generate_params, struct_size: usize);
     pub fn ernie_session_generate(
         session: *mut ernie_session,
         prompt: *const i32,
@@ -391,7 +402,9 @@ extern "C" {
         out_count: *mut usize,
     ) -> ernie_status;
 
+    /// ABI 1.0 entry point: fills the 1.0 struct only; use the _sized one.
     pub fn ernie_chat_params_init(params: *mut ernie_chat_params);
+    pub fn ernie_chat_params_init_sized(params: *mut ernie_chat_params, struct_size: usize);
     pub fn ernie_chat_render(
         model: *const ernie_model,
         messages: *const ernie_message,
@@ -438,7 +451,9 @@ extern "C" {
     ) -> ernie_status;
     pub fn ernie_session_restore(session: *mut ernie_session, blob: *const c_void, size: usize) -> ernie_status;
 
+    /// ABI 1.0 entry point: fills the 1.0 struct only; use the _sized one.
     pub fn ernie_pack_params_init(params: *mut ernie_pack_params);
+    pub fn ernie_pack_params_init_sized(params: *mut ernie_pack_params, struct_size: usize);
     pub fn ernie_pack(hf_dir: *const c_char, out_path: *const c_char, params: *const ernie_pack_params)
         -> ernie_status;
 }
