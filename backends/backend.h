@@ -1,6 +1,8 @@
-// The one interface every compute backend implements (CPU now; the CUDA
-// plugin later). The core binds weights, picks a backend at run time, and
-// drives it through these calls; a backend owns how the math is done.
+// The one interface every compute backend implements: the CPU backend built
+// into the core, and plugins loaded at run time (the CUDA backend; their entry
+// point is backends/plugin_abi.h). The core binds weights, picks a backend at
+// run time (lib/registry/registry.h), and drives it through these calls; a
+// backend owns how the math is done.
 #pragma once
 
 #include <cstdint>
@@ -57,8 +59,18 @@ class Backend {
 
 std::unique_ptr<Backend> make_cpu_backend();
 
-// Picks a backend by name: "auto" or "cpu" (ERNIE_BACKEND in the environment
-// overrides "auto"). Throws ERNIE_E_BACKEND naming what was asked for.
-std::unique_ptr<Backend> select_backend(const std::string& requested);
+// One device a backend can run on, as `ernie backends` lists it.
+struct BackendDevice {
+  std::string name;
+  uint64_t memory_bytes = 0;  // total
+  uint64_t free_bytes = 0;    // free (CPU: available RAM) when listed
+  std::string compute_capability;  // CUDA "8.9"; CPU: the kernels' instruction set
+};
+
+// The CPU as the CPU backend sees it: model name, RAM, kernel ISA.
+BackendDevice describe_cpu_device();
+
+// Choosing among the CPU backend and the plugins (CUDA) happens in
+// lib/registry/registry.h.
 
 }  // namespace ernie

@@ -134,7 +134,7 @@ typedef struct ernie_model_params {
   size_t struct_size;          /* sizeof(ernie_model_params), set by init */
   int32_t n_threads;           /* compute threads; 0 = number of physical cores */
   int32_t use_mmap;            /* 1 (default): map the file; 0: read it into memory */
-  const char *backend;         /* "auto" (default, NULL means auto) or "cpu" */
+  const char *backend;         /* "auto" (default, NULL means auto), "cpu" or "cuda" */
   ernie_progress_fn progress;  /* optional load progress; non-zero cancels */
   void *progress_user_data;
   ernie_log_fn log;            /* optional per-model log sink; NULL = silent */
@@ -226,6 +226,43 @@ ERNIE_API ernie_status ernie_model_metadata(const ernie_model *model, const char
  * from the session memory budget. Thread-safe. */
 ERNIE_API ernie_status ernie_model_session_bytes(const ernie_model *model, int32_t n_ctx,
                                                  int32_t n_batch, uint64_t *out_bytes);
+
+/* ------------------------------------------------------------------------ */
+/* Compute backends (docs/backends.md)                                       */
+/* ------------------------------------------------------------------------ */
+
+/* A model runs on one backend: "cpu" (built in, always available) or a plugin
+ * loaded at run time ("cuda": libernie-cuda.so beside libernie.so, or in a
+ * directory of the ERNIE_PLUGIN_DIR environment variable). "auto" picks the
+ * best available one, else the CPU; ernie_model_params.backend or the
+ * ERNIE_BACKEND environment variable (which overrides "auto") force one, and
+ * forcing one that is unavailable fails with ERNIE_E_BACKEND and the reason.
+ * A missing or broken plugin never affects the CPU backend. */
+
+/* Every candidate backend as one JSON document (UTF-8, NUL-terminated; free
+ * *out_json with ernie_free; *out_len excludes the NUL; out_len may be NULL):
+ *
+ *   [{"name": "cpu", "version": "0.1.0", "available": true,
+ *     "selected_by_auto": true, "reason": "", "path": "", "score": 10,
+ *     "devices": [{"name": "...", "memory_bytes": 0, "free_bytes": 0,
+ *                  "compute_capability": "avx2"}]},
+ *    {"name": "cuda", ..., "available": false, "reason": "no CUDA device"}]
+ *
+ * "reason" says why an unavailable candidate was rejected; "" otherwise.
+ * "selected_by_auto" marks the candidate a model loaded with backend "auto"
+ * would get under the current environment (ERNIE_BACKEND included; none when
+ * that forces an unavailable backend; the CPU still takes the model if that
+ * backend then fails to prepare it). "path" is the plugin file ("" for the
+ * CPU). For CUDA devices compute_capability is "major.minor"; for the CPU it
+ * is the kernels' instruction set. Free memory is measured at the call.
+ * Plugins are looked for once per process, on the first call of this function
+ * or the first model load that considers them; later calls probe them again.
+ * Thread-safe. */
+ERNIE_API ernie_status ernie_backends_json(char **out_json, size_t *out_len);
+
+/* The name of the backend `model` runs on ("cpu", "cuda"). Borrowed: valid
+ * until ernie_model_free. Thread-safe. */
+ERNIE_API ernie_status ernie_model_backend(const ernie_model *model, const char **out_name);
 
 /* ------------------------------------------------------------------------ */
 /* Tokenizer                                                                 */

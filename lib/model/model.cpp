@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include "registry/registry.h"
 #include "platform/platform.h"
 #include "util/checksum.h"
 #include "util/error.h"
@@ -60,9 +61,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelLoadOptio
 
   m->identity_ = identity_of(*m->file_);
   m->n_threads_ = options.n_threads > 0 ? options.n_threads : physical_core_count();
-  auto backend = select_backend(options.backend);
-  m->backend_name_ = backend->name();
-  m->runtime_ = backend->prepare(m->weights_);
+  PreparedBackend prepared = prepare_backend(options.backend, m->weights_, m->logger_);
+  m->backend_name_ = prepared.name;
+  m->runtime_ = std::move(prepared.runtime);
   m->logger_.log(ERNIE_LOG_INFO, strfmt("loaded '%s': %s, %lld layers, backend %s, %d threads", path.c_str(),
                                         config.architecture.c_str(), static_cast<long long>(config.num_layers),
                                         m->backend_name_.c_str(), m->n_threads_));

@@ -80,9 +80,22 @@ int physical_core_count();
 uint64_t current_rss_bytes();
 uint64_t peak_rss_bytes();
 
-// Dynamic libraries (the CUDA backend plugin).
+// Physical memory of the machine and the part the OS could give now without
+// swapping (MemAvailable on Linux), in bytes (0 if unknown).
+uint64_t physical_memory_bytes();
+uint64_t available_memory_bytes();
+// The CPU's model name ("AMD EPYC 9654 96-Core Processor"); "" if unknown.
+std::string cpu_model_name();
+
+// Dynamic libraries (backend plugins). library_open loads with symbols local
+// to the library (a plugin's dependencies cannot clash with the host's).
 void* library_open(const std::string& path, std::string* error);
 void* library_symbol(void* library, const char* name);
 void library_close(void* library);
+// "lib<stem>.so" on Linux: the file name of a plugin library.
+std::string library_file_name(const std::string& stem);
+// The directory of the binary this code is linked into: libernie.so's, or
+// the executable's when the core is linked statically. "" if unknown.
+std::string this_module_directory();
 
 }  // namespace ernie

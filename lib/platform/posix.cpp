@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -243,6 +244,57 @@ void* library_symbol(void* library, const char* name) { return dlsym(library, na
 
 void library_close(void* library) {
   if (library) dlclose(library);
+}
+
+uint64_t physical_memory_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+uint64_t available_memory_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (f >> key >> kib) {
+    if (key == "MemAvailable:") return kib * 1024;
+    std::getline(f, unit);  // the rest of the line ("kB")
+  }
+  return 0;
+}
+
+std::string cpu_model_name() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) break;
+    size_t start = line.find_first_not_of(" \t", colon + 1);
+    return start == std::string::npos ? "" : line.substr(start);
+  }
+  return "";
+}
+
+std::string library_file_name(const std::string& stem) { return "lib" + stem + ".so"; }
+
+std::string this_module_directory() {
+  // dladdr names the object that holds this function. For the main program
+  // glibc reports argv[0], which may be relative: /proc/self/exe is exact.
+  Dl_info info{};
+  std::string path;
+  if (dladdr(reinterpret_cast<void*>(&this_module_directory), &info) && info.dli_fname) path = info.dli_fname;
+  if (path.empty() || path.find('/') == std::string::npos) {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    path = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  }
+  if (char* real = realpath(path.c_str(), nullptr)) {
+    path = real;
+    std::free(real);
+  }
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash == 0 ? 1 : slash);
 }
 
 }  // namespace ernie

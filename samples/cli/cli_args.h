@@ -56,6 +56,7 @@ int cmd_run(const std::vector<std::string>& argv);
 int cmd_chat(const std::vector<std::string>& argv);
 int cmd_render(const std::vector<std::string>& argv);
 int cmd_parse(const std::vector<std::string>& argv);
+int cmd_backends(const std::vector<std::string>& argv);
 // Developer subcommands (they also use the core's internals).
 int cmd_synth(const std::vector<std::string>& argv);
 int cmd_bench(const std::vector<std::string>& argv);

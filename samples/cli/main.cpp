@@ -30,7 +30,8 @@ const char* kUsage =
     "                      print the rendered prompt exactly (no added newline)\n"
     "  parse -m FILE [--format pt|thinking]\n"
     "                      model output on stdin -> reasoning, content, tool calls (JSON)\n"
-    "  version             library version\n"
+    "  backends [--json]   compute backends (cpu, cuda plugin): devices, memory, why one is unavailable\n"
+  "  version             library version\n"
     "\n"
     "developer commands (docs/bench.md):\n"
     "  synth --preset 21b-a3b|0.3b|tiny --quant q8|q6|q4|q2|bf16 -o OUT [--format packed|hf] [--seed N]\n"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
     if (cmd == "chat") return cli::cmd_chat(rest);
     if (cmd == "render") return cli::cmd_render(rest);
     if (cmd == "parse") return cli::cmd_parse(rest);
+    if (cmd == "backends") return cli::cmd_backends(rest);
     if (cmd == "synth") return cli::cmd_synth(rest);
     if (cmd == "bench") return cli::cmd_bench(rest);
     if (cmd == "version" || cmd == "--version") {
