@@ -1,40 +1,50 @@
 // libernie-cuda.so: the CUDA backend plugin's entry point (backends/plugin_abi.h).
 //
-// Status: a skeleton. The probe is real (driver, devices, memory, compiled
-// architectures); the forward pass is not written yet (README.md says what
-// comes next), so the plugin reports itself unavailable wherever devices
-// exist and "auto" never picks it. Its Backend refuses to prepare a model
-// rather than pretending.
+// Status: the probe is real (driver, devices, memory, compiled
+// architectures) and the forward pass is written (runtime/, kernels/), but
+// it has not yet run on a GPU: until tests/gpu/run.sh has passed on one and
+// kValidated is set, the plugin reports itself unavailable unless
+// ERNIE_CUDA_EXPERIMENTAL=1 asks for the unvalidated path (README.md).
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "backends/backend.h"
 #include "backends/cuda/cuda_probe.h"
+#include "backends/cuda/runtime/cuda_model.h"
 #include "backends/plugin_abi.h"
 #include "util/error.h"
 
 namespace ernie::cuda {
 namespace {
 
-// Turned on by the change that brings the kernels (and the GPU tests).
-constexpr bool kForwardImplemented = false;
-constexpr const char* kNotImplemented = "the CUDA forward pass is not implemented in this build";
+// Set by the change that records a passing tests/gpu/run.sh.
+constexpr bool kValidated = false;
+constexpr const char* kNotValidated =
+    "the CUDA forward pass has not been validated on a GPU yet (ERNIE_CUDA_EXPERIMENTAL=1 enables it)";
+
+bool enabled() {
+  const char* v = std::getenv("ERNIE_CUDA_EXPERIMENTAL");
+  return kValidated || (v && std::strcmp(v, "1") == 0);
+}
 
 class CudaBackend final : public Backend {
  public:
   std::string name() const override { return "cuda"; }
-  std::unique_ptr<ModelRuntime> prepare(const ModelWeights&) const override {
+  std::unique_ptr<ModelRuntime> prepare(const ModelWeights& weights) const override {
     // ernie::Error is header-only, so throwing it needs nothing from the
     // core (the plugin links no core symbol: -Wl,--no-undefined).
-    throw Error(ERNIE_E_BACKEND, kNotImplemented);
+    if (!enabled()) throw Error(ERNIE_E_BACKEND, kNotValidated);
+    return make_cuda_runtime(weights);
   }
 };
 
 void probe(ernie_plugin_probe_result* out) {
   probe_devices(out);
-  if (out->verdict == ERNIE_PLUGIN_USABLE && !kForwardImplemented) {
+  if (out->verdict == ERNIE_PLUGIN_USABLE && !enabled()) {
     out->verdict = ERNIE_PLUGIN_NOT_IMPLEMENTED;
-    std::snprintf(out->reason, sizeof out->reason, "%s", kNotImplemented);
+    std::snprintf(out->reason, sizeof out->reason, "%s", kNotValidated);
   }
 }
 

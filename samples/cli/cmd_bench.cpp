@@ -36,6 +36,7 @@ Json number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 struct SpeedResult {
   double pp_tok_s = 0, tg_tok_s = 0, pp_seconds = 0, tg_seconds = 0;
   uint64_t peak_rss = 0, file_bytes = 0;
+  std::string backend;  // where the model ran ("cpu", "cuda")
 };
 
 // Deterministic prompt ids among the tokenizer's pieces, past the control ids.
@@ -83,6 +84,9 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
 
   SpeedResult r;
   r.file_bytes = info.file_bytes;
+  const char* backend = nullptr;
+  check(ernie_model_backend(model, &backend), "model backend");
+  r.backend = backend;
   const std::vector<int32_t> prompt = prompt_ids(std::max(p, depth), info.n_tokenizer_vocab);
   // Warm-up: verifying every tensor's checksum reads (faults in) all mapped
   // weights, so neither timing pays for the disk; a short eval warms the
@@ -136,6 +140,7 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
   if (args.has("--json")) {
     Json j;
     j["model"] = path;
+    j["backend"] = speed.backend;
     j["threads"] = threads;
     j["prompt_tokens"] = p;
     j["gen_tokens"] = n;
@@ -161,6 +166,7 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
     return 0;
   }
   std::printf("model             %s (%.3f GB)\n", path.c_str(), speed.file_bytes / 1e9);
+  std::printf("backend           %s\n", speed.backend.c_str());
   std::printf("threads           %d\n", threads);
   std::printf("prefill           %10.2f tok/s  (%lld tokens in %.3f s)\n", speed.pp_tok_s, static_cast<long long>(p),
               speed.pp_seconds);

@@ -209,7 +209,7 @@ TEST_CASE("backends: this process lists cpu (picked by auto) and cuda with a rea
 #ifdef ERNIE_TEST_CUDA_PLUGIN
   // Built here: found beside the tests' build, loaded, probed and rejected
   // for what the machine lacks (no driver, no device), or, on a GPU, because
-  // the forward pass is not written yet.
+  // the forward pass is not validated yet (ERNIE_CUDA_EXPERIMENTAL unset).
   CHECK(contains((*cuda)["path"].get<std::string>(), "/libernie-cuda.so"));
   CHECK(contains((*cuda)["version"].get<std::string>(), "CUDA runtime"));
   CHECK_FALSE(contains(reason, "plugin not found"));
