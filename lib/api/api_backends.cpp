@@ -1,6 +1,4 @@
 // C API: the compute backends (candidates, and the one a model runs on).
-#include <cstdlib>
-#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -49,12 +47,7 @@ ERNIE_API ernie_status ernie_backends_json(char** out_json, size_t* out_len) {
     ERNIE_REQUIRE_ARG(out_json, "ernie_backends_json: out_json is NULL");
     *out_json = nullptr;
     if (out_len) *out_len = 0;
-    const std::string doc = backends_document();
-    char* buf = static_cast<char*>(std::malloc(doc.size() + 1));  // ernie_free is std::free
-    if (!buf) throw std::bad_alloc();
-    std::memcpy(buf, doc.c_str(), doc.size() + 1);
-    *out_json = buf;
-    if (out_len) *out_len = doc.size();
+    api::return_text(backends_document(), out_json, out_len);
   });
 }
 

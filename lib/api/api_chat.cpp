@@ -120,15 +120,6 @@ ernie_chat_params chat_params_of(const ernie_chat_params* in) {
   return p;
 }
 
-void return_text(const std::string& text, char** out_text, size_t* out_len) {
-  auto* buf = static_cast<char*>(std::malloc(text.size() + 1));
-  ERNIE_CHECK(buf, ERNIE_E_OUT_OF_MEMORY, "cannot allocate %zu bytes for the rendered prompt", text.size() + 1);
-  std::memcpy(buf, text.data(), text.size());
-  buf[text.size()] = '\0';
-  *out_text = buf;
-  if (out_len) *out_len = text.size();
-}
-
 // Chat = render to segments, tokenize each in its mode, generate; with a
 // tool callback, run the calls and continue until an answer (or a limit).
 ernie_status chat(ernie_session* session, Conversation conv, std::optional<ChatFormat> override_format,
@@ -278,7 +269,7 @@ ERNIE_API ernie_status ernie_chat_render(const ernie_model* model, const ernie_m
     ernie_chat_params p = chat_params_of(params);
     Conversation c = conversation_from_c(messages, n_messages, p);
     ChatFormat f = select_chat_format(model->impl->chat_template(), format_override(p.format));
-    return_text(render_chat(f, c), out_text, out_len);
+    api::return_text(render_chat(f, c), out_text, out_len);
   });
 }
 
@@ -291,7 +282,7 @@ ERNIE_API ernie_status ernie_chat_render_json(const ernie_model* model, const ch
     *out_text = nullptr;
     Conversation c = parse_conversation(conversation_json);
     ChatFormat f = select_chat_format(model->impl->chat_template(), format_override(format));
-    return_text(render_chat(f, c), out_text, out_len);
+    api::return_text(render_chat(f, c), out_text, out_len);
   });
 }
 
@@ -317,7 +308,7 @@ ERNIE_API ernie_status ernie_chat_parse(const ernie_model* model, const char* fo
     doc["tool_calls"] = Json::array();
     for (const auto& call : parsed.tool_calls) doc["tool_calls"].push_back({{"name", call.name}, {"arguments", call.arguments}});
     doc["invalid_tool_calls"] = parsed.invalid_tool_calls;
-    return_text(json_dumps(doc), out_json, out_len);
+    api::return_text(json_dumps(doc), out_json, out_len);
   });
 }
 

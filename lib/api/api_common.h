@@ -92,4 +92,8 @@ void read_params(const T* in, T* out, const char* what) {
 
 #define ERNIE_REQUIRE_ARG(cond, ...) ERNIE_CHECK((cond), ERNIE_E_INVALID_ARGUMENT, __VA_ARGS__)
 
+// Hands `text` to the caller as a NUL-terminated copy it frees with
+// ernie_free (*out_len, when asked for, excludes the NUL).
+void return_text(const std::string& text, char** out_text, size_t* out_len);
+
 }  // namespace ernie::api

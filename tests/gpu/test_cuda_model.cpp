@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -93,21 +92,6 @@ size_t compare(const std::vector<float>& got, const std::vector<float>& ref, siz
   return argmax_differs;
 }
 
-struct GoldenCase {
-  std::vector<int32_t> ids;
-  std::vector<float> logits;
-};
-
-std::vector<GoldenCase> golden_cases(const std::string& model) {
-  auto j = nlohmann::json::parse(test::read_file(test::data_path(model + "/golden/cases.json")));
-  std::vector<GoldenCase> out;
-  for (auto& c : j["cases"]) {
-    out.push_back({c["ids"].get<std::vector<int32_t>>(),
-                   test::read_f32(test::data_path(model + "/golden/" + c["logits_file"].get<std::string>()))});
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("cuda: golden logits at once, in small batches and token by token") {
@@ -115,7 +99,7 @@ TEST_CASE("cuda: golden logits at once, in small batches and token by token") {
     CAPTURE(name);
     Model model(test::packed_golden(name), "cuda");
     const size_t vocab = model.vocab();
-    for (const auto& c : golden_cases(name)) {
+    for (const auto& c : test::golden_cases(name)) {
       for (size_t chunk : {c.ids.size(), size_t{3}, size_t{1}}) {
         CAPTURE(chunk);
         Session s(model.m, 512);
@@ -129,7 +113,7 @@ TEST_CASE("cuda: golden logits at once, in small batches and token by token") {
 TEST_CASE("cuda: a saved GPU session restores and continues exactly") {
   Model model(test::packed_golden("tiny-moe-b"), "cuda");
   const size_t vocab = model.vocab();
-  const GoldenCase c = golden_cases("tiny-moe-b").front();
+  const test::GoldenCase c = test::golden_cases("tiny-moe-b").front();
   REQUIRE(c.ids.size() >= 4);
   const size_t half = c.ids.size() / 2;
   Session a(model.m, 64);

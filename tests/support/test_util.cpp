@@ -15,6 +15,8 @@
 
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "ernie.h"
 
 namespace test {
@@ -80,6 +82,17 @@ std::vector<float> read_f32(const std::string& path) {
   std::vector<float> v(bytes.size() / sizeof(float));
   std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
   return v;
+}
+
+std::vector<GoldenCase> golden_cases(const std::string& name) {
+  auto j = nlohmann::json::parse(read_file(data_path(name + "/golden/cases.json")));
+  std::vector<GoldenCase> out;
+  for (auto& c : j["cases"]) {
+    out.push_back({c["ids"].get<std::vector<int32_t>>(),
+                   read_f32(data_path(name + "/golden/" + c["logits_file"].get<std::string>())),
+                   c["greedy_next_12"].get<std::vector<int32_t>>()});
+  }
+  return out;
 }
 
 }  // namespace test

@@ -38,6 +38,16 @@ struct CliRun {
 };
 CliRun run_cli(const std::string& args);
 
+// The golden cases of checkpoint tests/data/<name> (golden/cases.json): prompt
+// ids, the float64 reference logits of every position [ids][vocab], and the
+// greedy continuation.
+struct GoldenCase {
+  std::vector<int32_t> ids;
+  std::vector<float> logits;
+  std::vector<int32_t> greedy;
+};
+std::vector<GoldenCase> golden_cases(const std::string& name);
+
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
 std::vector<float> read_f32(const std::string& path);

@@ -230,8 +230,10 @@ TEST_CASE("backends: a model gets cpu from auto and forcing cuda fails with the 
   const char* name = nullptr;
   CHECK(ernie_model_backend(m, &name) == ERNIE_OK);
   CHECK(std::string(name) == "cpu");
+  CHECK(ernie_model_backend(m, nullptr) == ERNIE_E_INVALID_ARGUMENT);
   ernie_model_free(m);
   CHECK(ernie_model_backend(nullptr, &name) == ERNIE_E_INVALID_ARGUMENT);
+  CHECK(ernie_backends_json(nullptr, nullptr) == ERNIE_E_INVALID_ARGUMENT);
 
   const std::string reason = (*find(backends_json(), "cuda"))["reason"];
   m = nullptr;

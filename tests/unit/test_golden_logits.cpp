@@ -4,32 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "ernie.h"
 #include "support/test_util.h"
 
 namespace {
-
-struct GoldenCase {
-  std::vector<int32_t> ids;
-  std::vector<float> logits;  // [T, vocab]
-  std::vector<int32_t> greedy;
-};
-
-std::vector<GoldenCase> load_cases(const std::string& model) {
-  auto j = nlohmann::json::parse(test::read_file(test::data_path(model + "/golden/cases.json")));
-  std::vector<GoldenCase> out;
-  for (auto& c : j["cases"]) {
-    GoldenCase g;
-    g.ids = c["ids"].get<std::vector<int32_t>>();
-    g.logits = test::read_f32(test::data_path(model + "/golden/" + c["logits_file"].get<std::string>()));
-    g.greedy = c["greedy_next_12"].get<std::vector<int32_t>>();
-    out.push_back(std::move(g));
-  }
-  return out;
-}
 
 struct ModelHandle {
   ernie_model* m = nullptr;
@@ -84,7 +64,7 @@ TEST_CASE("golden logits: every position of every case, prompt at once") {
     CAPTURE(name);
     ModelHandle model(name);
     const size_t vocab = vocab_of(model.m);
-    for (const auto& c : load_cases(name)) {
+    for (const auto& c : test::golden_cases(name)) {
       REQUIRE(c.logits.size() == c.ids.size() * vocab);
       SessionHandle s(model.m, 512);
       REQUIRE(ernie_session_eval(s.s, c.ids.data(), c.ids.size(), ERNIE_EVAL_ALL_LOGITS) == ERNIE_OK);
@@ -104,7 +84,7 @@ TEST_CASE("golden logits: token by token and in small batches equal the prompt a
     CAPTURE(name);
     ModelHandle model(name);
     const size_t vocab = vocab_of(model.m);
-    for (const auto& c : load_cases(name)) {
+    for (const auto& c : test::golden_cases(name)) {
       SessionHandle whole(model.m, 512);
       REQUIRE(ernie_session_eval(whole.s, c.ids.data(), c.ids.size(), ERNIE_EVAL_ALL_LOGITS) == ERNIE_OK);
       SessionHandle one(model.m, 512);
@@ -130,7 +110,7 @@ TEST_CASE("golden greedy continuations (12 tokens) and thread-count independence
       CAPTURE(threads);
       ModelHandle model(name, threads);
       const size_t vocab = vocab_of(model.m);
-      for (const auto& c : load_cases(name)) {
+      for (const auto& c : test::golden_cases(name)) {
         SessionHandle s(model.m, 512);
         REQUIRE(ernie_session_eval(s.s, c.ids.data(), c.ids.size(), 0) == ERNIE_OK);
         std::vector<int32_t> got;

@@ -49,6 +49,7 @@ void check_pair(void (*legacy)(T*), void (*sized)(T*, size_t), size_t size_1_0) 
     CHECK(recorded == size);
     for (size_t i = sizeof(T); i < size; ++i) CHECK(b[i] == 0);  // a newer header's fields: zero
   }
+  sized(nullptr, sizeof(T));  // NULL: nothing to fill, no crash
   // Not a struct size: nothing is written.
   CHECK(bytes_written([&](unsigned char* b) { sized(reinterpret_cast<T*>(b), 3); }) == 0);
   CHECK(bytes_written([&](unsigned char* b) { sized(reinterpret_cast<T*>(b), size_t{1} << 40); }) == 0);

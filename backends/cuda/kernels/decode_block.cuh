@@ -72,53 +72,41 @@ template <DType T>
 struct Codec;
 
 // Float types: lane l holds columns 32 r + l; values past `cols` read as 0.
+// bf16 is the upper half of an f32.
 template <DType T, int kBytes>
 struct FloatCodec {
   static constexpr int kRun = 1, kRuns = kLaneValues;
   static constexpr int kAlign = kBytes;
   static constexpr int kBlockValues = 1, kBlockBytes = kBytes;
   __device__ static int run_col(int lane, int r) { return 32 * r + lane; }
-};
-
-template <>
-struct Codec<DType::F32> : FloatCodec<DType::F32, 4> {
+  template <bool kAligned>
+  __device__ static float value(const uint8_t* p) {
+    if constexpr (T == DType::F32) {
+      return __uint_as_float(load_u32<kAligned>(p));
+    } else if constexpr (T == DType::F16) {
+      return f16_bits_to_f32(load_u16<kAligned>(p));
+    } else {
+      static_assert(T == DType::BF16, "a float type");
+      return __uint_as_float(load_u16<kAligned>(p) << 16);
+    }
+  }
   template <bool kAligned>
   __device__ static void decode(const uint8_t* row, int64_t cols, int64_t chunk, int lane, float* w) {
     const int64_t c0 = chunk * kChunkValues;
 #pragma unroll
     for (int r = 0; r < kRuns; ++r) {
       const int64_t c = c0 + run_col(lane, r);
-      w[r] = c < cols ? __uint_as_float(load_u32<kAligned>(row + 4 * c)) : 0.0f;
+      w[r] = c < cols ? value<kAligned>(row + kBytes * c) : 0.0f;
     }
   }
 };
 
 template <>
-struct Codec<DType::F16> : FloatCodec<DType::F16, 2> {
-  template <bool kAligned>
-  __device__ static void decode(const uint8_t* row, int64_t cols, int64_t chunk, int lane, float* w) {
-    const int64_t c0 = chunk * kChunkValues;
-#pragma unroll
-    for (int r = 0; r < kRuns; ++r) {
-      const int64_t c = c0 + run_col(lane, r);
-      w[r] = c < cols ? f16_bits_to_f32(load_u16<kAligned>(row + 2 * c)) : 0.0f;
-    }
-  }
-};
-
-// bf16 is the upper half of an f32.
+struct Codec<DType::F32> : FloatCodec<DType::F32, 4> {};
 template <>
-struct Codec<DType::BF16> : FloatCodec<DType::BF16, 2> {
-  template <bool kAligned>
-  __device__ static void decode(const uint8_t* row, int64_t cols, int64_t chunk, int lane, float* w) {
-    const int64_t c0 = chunk * kChunkValues;
-#pragma unroll
-    for (int r = 0; r < kRuns; ++r) {
-      const int64_t c = c0 + run_col(lane, r);
-      w[r] = c < cols ? __uint_as_float(load_u16<kAligned>(row + 2 * c) << 16) : 0.0f;
-    }
-  }
-};
+struct Codec<DType::F16> : FloatCodec<DType::F16, 2> {};
+template <>
+struct Codec<DType::BF16> : FloatCodec<DType::BF16, 2> {};
 
 // q8 (34-byte blocks: f16 d, 32 int8 codes): lane l takes block 8 chunk + l / 4,
 // values 8 (l % 4) .. + 7. A row may end inside a chunk (cols % 256 == 32 k).

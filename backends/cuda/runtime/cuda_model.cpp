@@ -15,9 +15,13 @@
 namespace ernie::cuda {
 namespace {
 
+// Read once: the answer cannot change the graphs already captured.
 bool graphs_enabled() {
-  const char* v = std::getenv("ERNIE_CUDA_GRAPHS");
-  return !(v && std::strcmp(v, "0") == 0);
+  static const bool enabled = [] {
+    const char* v = std::getenv("ERNIE_CUDA_GRAPHS");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  return enabled;
 }
 
 class CudaRuntime final : public ModelRuntime {
@@ -25,7 +29,7 @@ class CudaRuntime final : public ModelRuntime {
   CudaRuntime(const ModelWeights& w, int device) : m_(w, device), c_(m_.config()) {}
 
   uint64_t state_bytes(int64_t n_ctx, int64_t n_batch, KvType) const override {
-    return SessionSizes(c_, &m_, n_ctx, n_batch).total();
+    return SessionSizes(c_, n_ctx, n_batch).total();
   }
 
   // The cache is f16 whatever `kv` asks for: the GPU kernels read 16-bit

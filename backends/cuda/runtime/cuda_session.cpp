@@ -34,7 +34,7 @@ PinnedBuffer::~PinnedBuffer() {
   if (p_) cudaFreeHost(p_);
 }
 
-SessionSizes::SessionSizes(const ModelConfig& c, const DeviceModel*, int64_t ctx, int64_t batch)
+SessionSizes::SessionSizes(const ModelConfig& c, int64_t ctx, int64_t batch)
     : n_ctx(ctx), n_batch(batch) {
   const int64_t H = c.hidden_size, K = c.is_moe ? c.moe_k : 0;
   inter_width = std::max({c.intermediate_size, c.is_moe ? c.moe_intermediate_size : 0,
@@ -60,7 +60,7 @@ SessionSizes::SessionSizes(const ModelConfig& c, const DeviceModel*, int64_t ctx
 }
 
 CudaSessionState::CudaSessionState(const DeviceModel& m, int64_t n_ctx, int64_t n_batch)
-    : model(m), sizes(m.config(), &m, n_ctx, n_batch), kv_dim(m.config().kv_dim()) {
+    : model(m), sizes(m.config(), n_ctx, n_batch), kv_dim(m.config().kv_dim()) {
   const ModelConfig& c = m.config();
   const CublasApi& blas = cublas_api();
   check(cudaSetDevice(m.device()), "cudaSetDevice");

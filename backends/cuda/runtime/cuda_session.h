@@ -42,7 +42,7 @@ constexpr int64_t kAttentionTokens = 16;
 
 // Device buffer sizes of one session (also what state_bytes reports).
 struct SessionSizes {
-  SessionSizes(const ModelConfig& c, const DeviceModel* m, int64_t n_ctx, int64_t n_batch);
+  SessionSizes(const ModelConfig& c, int64_t n_ctx, int64_t n_batch);
   int64_t n_ctx, n_batch;
   int64_t inter_width;   // max(intermediate, moe_intermediate, shared intermediate)
   int64_t moe_rows;      // n_batch * k (routed assignments)
