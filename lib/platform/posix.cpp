@@ -29,6 +29,36 @@ namespace {
 
 constexpr uint64_t kHugePage = 2u << 20;
 
+// Maps a file read-only at a 2 MB-aligned address and asks for huge pages.
+// A decoded token streams gigabytes of weights: with 4 KB pages every page
+// costs a TLB miss and a page walk, which measured here as 2-3x slower
+// decode. Where the page cache holds the file in 2 MB folios (ext4, XFS,
+// btrfs on recent kernels read ahead in them for such a mapping) the
+// kernel then maps whole folios with one entry; it needs the address and
+// the file offset congruent mod 2 MB, hence the aligned placement. All of it
+// is advisory: elsewhere this is a plain mapping.
+void* map_file_huge_aligned(int fd, uint64_t size) {
+  if (size < kHugePage) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  // Reserve size + 2 MB of address space, place the file at its first 2 MB
+  // boundary (MAP_FIXED inside our own reservation), release the rest.
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t span = (size + page - 1) / page * page;
+  void* r = mmap(nullptr, span + kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const auto base = reinterpret_cast<uintptr_t>(r);
+  const uintptr_t at = (base + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = mmap(reinterpret_cast<void*>(at), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  if (p == MAP_FAILED) {
+    munmap(r, span + kHugePage);
+    return MAP_FAILED;
+  }
+  if (at > base) munmap(r, at - base);
+  const uintptr_t end = at + span, r_end = base + span + kHugePage;
+  if (r_end > end) munmap(reinterpret_cast<void*>(end), r_end - end);
+  madvise(p, size, MADV_HUGEPAGE);
+  return p;
+}
+
 }  // namespace
 
 std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, bool use_mmap, uint64_t max_bytes) {
@@ -58,7 +88,7 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, bool use_m
     return f;
   }
   if (use_mmap) {
-    void* p = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    void* p = map_file_huge_aligned(fd, f->size_);
     if (p == MAP_FAILED) {
       ::close(fd);
       io_fail("cannot map", path);

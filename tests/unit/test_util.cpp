@@ -1,10 +1,13 @@
-// utf8 and the thread pool.
+// utf8, the thread pool and mapped files.
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "platform/platform.h"
+#include "support/test_util.h"
 #include "util/thread_pool.h"
 #include "util/utf8.h"
 
@@ -52,5 +55,29 @@ TEST_CASE("thread pool: every task runs once, repeatedly, for any thread count")
       CHECK(bad_thread.load() == 0);
     }
     pool.parallel_for(0, [](int64_t, int) { FAIL("no task expected"); });
+  }
+}
+
+TEST_CASE("mapped file: 2 MB-aligned when mapped, same bytes either way") {
+  // Weights are streamed every token: a mapping at a 2 MB boundary lets the
+  // kernel use huge pages for it (posix.cpp). Sizes around the boundary.
+  test::TempDir dir;
+  for (uint64_t size : {uint64_t{100}, uint64_t{2} << 20, (uint64_t{3} << 20) + 123}) {
+    std::string bytes(size, '\0');
+    for (uint64_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 2654435761u) >> 13);
+    std::string name = "f";
+    name += std::to_string(size);
+    const std::string path = dir.file(name);
+    test::write_file(path, bytes);
+    for (bool use_mmap : {true, false}) {
+      CAPTURE(size);
+      CAPTURE(use_mmap);
+      for (int round = 0; round < 3; ++round) {  // repeated opens/closes release their address space
+        auto f = MappedFile::open(path, use_mmap);
+        REQUIRE(f->size() == size);
+        CHECK(std::memcmp(f->data(), bytes.data(), size) == 0);
+        if (use_mmap && size >= (uint64_t{2} << 20)) CHECK(reinterpret_cast<uintptr_t>(f->data()) % (2u << 20) == 0);
+      }
+    }
   }
 }
