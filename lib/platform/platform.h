@@ -75,6 +75,14 @@ std::string path_join(const std::string& dir, const std::string& name);
 // Whole small file into a string; refuses files above max_bytes (ERNIE_E_INVALID_MODEL).
 std::string read_small_file(const std::string& path, uint64_t max_bytes);
 
+// Memory for large buffers that are streamed every token (the KV cache, a
+// model read into memory): anonymous, 2 MB-aligned, with huge pages advised
+// so reading it costs no TLB walk per 4 KB. Pages are zero and taken only
+// when first touched. nullptr when the OS refuses; free with free_streamed
+// and the same size.
+void* alloc_streamed(uint64_t bytes);
+void free_streamed(void* p, uint64_t bytes);
+
 int physical_core_count();
 // Resident set size of this process now and at its peak, in bytes (0 if unknown).
 uint64_t current_rss_bytes();

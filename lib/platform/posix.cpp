@@ -29,6 +29,22 @@ namespace {
 
 constexpr uint64_t kHugePage = 2u << 20;
 
+// A 2 MB-aligned range of `bytes` (rounded up to pages) of fresh address
+// space, PROT_NONE; nullptr if none. Reserves 2 MB more and releases the
+// unaligned head and the tail.
+uint8_t* reserve_aligned(uint64_t bytes) {
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t span = (bytes + page - 1) / page * page;
+  void* r = mmap(nullptr, span + kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return nullptr;
+  const auto base = reinterpret_cast<uintptr_t>(r);
+  const uintptr_t at = (base + kHugePage - 1) / kHugePage * kHugePage;
+  if (at > base) munmap(r, at - base);
+  const uintptr_t end = at + span, r_end = base + span + kHugePage;
+  if (r_end > end) munmap(reinterpret_cast<void*>(end), r_end - end);
+  return reinterpret_cast<uint8_t*>(at);
+}
+
 // Maps a file read-only at a 2 MB-aligned address and asks for huge pages.
 // A decoded token streams gigabytes of weights: with 4 KB pages every page
 // costs a TLB miss and a page walk, which measured here as 2-3x slower
@@ -38,23 +54,14 @@ constexpr uint64_t kHugePage = 2u << 20;
 // the file offset congruent mod 2 MB, hence the aligned placement. All of it
 // is advisory: elsewhere this is a plain mapping.
 void* map_file_huge_aligned(int fd, uint64_t size) {
-  if (size < kHugePage) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  // Reserve size + 2 MB of address space, place the file at its first 2 MB
-  // boundary (MAP_FIXED inside our own reservation), release the rest.
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  const uint64_t span = (size + page - 1) / page * page;
-  void* r = mmap(nullptr, span + kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (r == MAP_FAILED) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const auto base = reinterpret_cast<uintptr_t>(r);
-  const uintptr_t at = (base + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = mmap(reinterpret_cast<void*>(at), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  uint8_t* at = size >= kHugePage ? reserve_aligned(size) : nullptr;
+  if (at == nullptr) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  // MAP_FIXED replaces our own reservation, nothing else.
+  void* p = mmap(at, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
   if (p == MAP_FAILED) {
-    munmap(r, span + kHugePage);
+    munmap(at, size);
     return MAP_FAILED;
   }
-  if (at > base) munmap(r, at - base);
-  const uintptr_t end = at + span, r_end = base + span + kHugePage;
-  if (r_end > end) munmap(reinterpret_cast<void*>(end), r_end - end);
   madvise(p, size, MADV_HUGEPAGE);
   return p;
 }
@@ -96,18 +103,14 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, bool use_m
     f->data_ = static_cast<const uint8_t*>(p);
     f->mapped_ = true;
   } else {
-    // Anonymous memory that may be backed by 2 MB pages: a decoded token
-    // streams gigabytes of weights, and 4 KB pages cost a TLB walk per page.
-    const uint64_t bytes = (f->size_ + kHugePage - 1) / kHugePage * kHugePage;
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
+    void* p = alloc_streamed(f->size_);
+    if (p == nullptr) {
       ::close(fd);
       ERNIE_FAIL(ERNIE_E_OUT_OF_MEMORY, "cannot allocate %llu bytes to read '%s'",
                  static_cast<unsigned long long>(f->size_), path.c_str());
     }
-    madvise(p, bytes, MADV_HUGEPAGE);  // advisory: ignored where THP is off
     auto* buf = static_cast<uint8_t*>(p);
-    f->alloc_bytes_ = bytes;
+    f->alloc_bytes_ = f->size_;
     f->data_ = buf;  // owned from here: the destructor unmaps on a failed read
     uint64_t done = 0;
     while (done < f->size_) {
@@ -126,7 +129,30 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, bool use_m
 
 MappedFile::~MappedFile() {
   if (!data_) return;
-  munmap(const_cast<uint8_t*>(data_), mapped_ ? size_ : alloc_bytes_);
+  if (mapped_) {
+    munmap(const_cast<uint8_t*>(data_), size_);
+  } else {
+    free_streamed(const_cast<uint8_t*>(data_), alloc_bytes_);
+  }
+}
+
+void* alloc_streamed(uint64_t bytes) {
+  if (bytes == 0) return nullptr;
+  uint8_t* at = reserve_aligned(bytes);
+  if (at == nullptr) return nullptr;
+  // A fresh writable mapping over the reservation (not mprotect, which would
+  // keep MAP_NORESERVE): the kernel's overcommit check applies as to malloc,
+  // so an absurd size fails here instead of faulting later.
+  if (mmap(at, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    munmap(at, bytes);
+    return nullptr;
+  }
+  madvise(at, bytes, MADV_HUGEPAGE);  // advisory: ignored where THP is off
+  return at;
+}
+
+void free_streamed(void* p, uint64_t bytes) {
+  if (p != nullptr) munmap(p, bytes);
 }
 
 bool MappedFile::unchanged_on_disk() const {

@@ -81,3 +81,21 @@ TEST_CASE("mapped file: 2 MB-aligned when mapped, same bytes either way") {
     }
   }
 }
+
+TEST_CASE("streamed memory: 2 MB-aligned, zeroed, writable; absurd sizes refused") {
+  // The KV cache and a model read without mmap live here (alloc_streamed).
+  for (uint64_t size : {uint64_t{1}, uint64_t{2} << 20, (uint64_t{5} << 20) + 7}) {
+    CAPTURE(size);
+    auto* p = static_cast<uint8_t*>(alloc_streamed(size));
+    REQUIRE(p != nullptr);
+    CHECK(reinterpret_cast<uintptr_t>(p) % (2u << 20) == 0);
+    CHECK(p[0] == 0);
+    CHECK(p[size - 1] == 0);
+    std::memset(p, 0x5a, size);
+    CHECK(p[size / 2] == 0x5a);
+    free_streamed(p, size);
+  }
+  CHECK(alloc_streamed(0) == nullptr);
+  // Far beyond any machine's memory and address space: a clean nullptr, no fault later.
+  CHECK(alloc_streamed(uint64_t{1} << 62) == nullptr);
+}

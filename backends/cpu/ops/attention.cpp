@@ -1,10 +1,10 @@
 #include "backends/cpu/ops/attention.h"
 
+#include <algorithm>
 #include <cmath>
 
-#include "backends/cpu/kernels/quant_dot.h"
+#include "backends/cpu/kernels/attn_chunk.h"
 #include "backends/cpu/kernels/simd_x86.h"
-#include "backends/cpu/ops/matmul.h"
 #include "format/dtype.h"
 #include "util/thread_pool.h"
 
@@ -45,177 +45,90 @@ void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_f16(src[i]);
 }
 
-int64_t attention_scratch_floats(int n_threads, const AttentionShape& s, int64_t max_len) {
-  const int64_t group = s.n_heads / s.n_kv_heads;
-  return static_cast<int64_t>(n_threads) * (group * max_len + s.head_dim);
-}
-
 namespace {
 
-// One task: token t's `group` query heads that share kv head kvh.
-struct GroupTask {
-  const float* q;       // [group][hd]
-  float* out;           // [group][hd]
-  const void* k;        // cache rows of this kv head: row p at p * stride
-  const void* v;
-  bool f16;
-  int64_t stride, len, group, hd, max_len;
-  float scale;
-  float* scores;  // [group][max_len]
-  float* row;     // hd floats
+// Split each query's chunks over the threads when there are too few queries
+// (token x kv head) to keep them busy: decode has n_kv_heads of them.
+bool split_by_position(int64_t n_queries, int n_threads) { return n_queries < 2 * static_cast<int64_t>(n_threads); }
+
+// Where the scratch puts things: per thread a chunk's scores, then per slot
+// the partials of one query's chunks (slot = thread, or the query when split).
+struct ScratchLayout {
+  int64_t scores_floats, slot_floats, n_slots;
+  ScratchLayout(int n_threads, const AttentionShape& s, int64_t max_len) {
+    const int64_t group = s.n_heads / s.n_kv_heads;
+    scores_floats = group * cpu::kAttnChunk;
+    slot_floats = cpu::attn_chunks(max_len) * cpu::attn_partial_floats(group, s.head_dim);
+    n_slots = 2 * static_cast<int64_t>(n_threads);  // enough for either mode
+  }
+  int64_t total(int n_threads) const { return n_threads * scores_floats + n_slots * slot_floats; }
 };
 
-// The scalar reference: plain loops, std::exp.
-void attend_scalar(const GroupTask& a) {
-  auto row_at = [&](const void* base, int64_t p) -> const float* {
-    if (!a.f16) return static_cast<const float*>(base) + p * a.stride;
-    const uint16_t* src = static_cast<const uint16_t*>(base) + p * a.stride;
-    for (int64_t d = 0; d < a.hd; ++d) a.row[d] = f16_to_f32(src[d]);
-    return a.row;
-  };
-  for (int64_t p = 0; p < a.len; ++p) {
-    const float* row = row_at(a.k, p);
-    for (int64_t g = 0; g < a.group; ++g) a.scores[g * a.max_len + p] = dot_f32(a.q + g * a.hd, row, a.hd) * a.scale;
-  }
-  for (int64_t g = 0; g < a.group; ++g) {
-    float* sg = a.scores + g * a.max_len;
-    float mx = -INFINITY;
-    for (int64_t p = 0; p < a.len; ++p) mx = sg[p] > mx ? sg[p] : mx;
-    float sum = 0;
-    for (int64_t p = 0; p < a.len; ++p) {
-      sg[p] = std::exp(sg[p] - mx);
-      sum += sg[p];
-    }
-    const float inv = 1.0f / sum;
-    for (int64_t p = 0; p < a.len; ++p) sg[p] *= inv;
-    for (int64_t d = 0; d < a.hd; ++d) a.out[g * a.hd + d] = 0;
-  }
-  for (int64_t p = 0; p < a.len; ++p) {
-    const float* row = row_at(a.v, p);
-    for (int64_t g = 0; g < a.group; ++g) {
-      const float wgt = a.scores[g * a.max_len + p];
-      float* o = a.out + g * a.hd;
-      for (int64_t d = 0; d < a.hd; ++d) o[d] += wgt * row[d];
-    }
-  }
-}
-
-using cpu::simd::hsum;
-#define ERNIE_AVX2 ERNIE_TARGET_AVX2
-
-// e^x for x <= 0 (scores minus their max): 2^(x log2 e) split into an
-// integer power and a degree-6 polynomial on [-0.5, 0.5]; relative error
-// ~2e-7, and 0 below e^-87.
-ERNIE_AVX2 inline __m256 exp_nonpositive(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-  const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
-  const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m256 f = _mm256_mul_ps(_mm256_sub_ps(t, n), _mm256_set1_ps(0.693147180559945309f));  // in [-0.35, 0.35]
-  __m256 p = _mm256_set1_ps(1.0f / 720);
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f / 120));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f / 24));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f / 6));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-// The same computation with 8-wide FMAs (head_dim a multiple of 8): each
-// cached row is converted once for all the group's heads.
-// Row p of a cache as f32 (converted into a.row when the cache is f16).
-ERNIE_AVX2 inline const float* row_avx2(const GroupTask& a, const void* base, int64_t p) {
-  if (!a.f16) return static_cast<const float*>(base) + p * a.stride;
-  const uint16_t* src = static_cast<const uint16_t*>(base) + p * a.stride;
-  for (int64_t d = 0; d < a.hd; d += 8) {
-    _mm256_storeu_ps(a.row + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + d))));
-  }
-  return a.row;
-}
-
-ERNIE_AVX2 void attend_avx2(const GroupTask& a) {
-  const int64_t hd = a.hd;
-  for (int64_t p = 0; p < a.len; ++p) {
-    const float* row = row_avx2(a, a.k, p);
-    for (int64_t g = 0; g < a.group; ++g) {
-      const float* qh = a.q + g * hd;
-      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-      int64_t d = 0;
-      for (; d + 16 <= hd; d += 16) {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d), _mm256_loadu_ps(row + d), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d + 8), _mm256_loadu_ps(row + d + 8), acc1);
-      }
-      if (d < hd) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d), _mm256_loadu_ps(row + d), acc0);
-      a.scores[g * a.max_len + p] = hsum(_mm256_add_ps(acc0, acc1)) * a.scale;
-    }
-  }
-  for (int64_t g = 0; g < a.group; ++g) {
-    float* sg = a.scores + g * a.max_len;
-    float mx = -INFINITY;
-    for (int64_t p = 0; p < a.len; ++p) mx = sg[p] > mx ? sg[p] : mx;
-    const __m256 vmx = _mm256_set1_ps(mx);
-    __m256 vsum = _mm256_setzero_ps();
-    int64_t p = 0;
-    for (; p + 8 <= a.len; p += 8) {
-      const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(sg + p), vmx));
-      _mm256_storeu_ps(sg + p, e);
-      vsum = _mm256_add_ps(vsum, e);
-    }
-    float sum = hsum(vsum);
-    for (; p < a.len; ++p) {
-      sg[p] = std::exp(sg[p] - mx);
-      sum += sg[p];
-    }
-    const float inv = 1.0f / sum;
-    for (p = 0; p < a.len; ++p) sg[p] *= inv;
-    for (int64_t d = 0; d < hd; ++d) a.out[g * hd + d] = 0;
-  }
-  for (int64_t p = 0; p < a.len; ++p) {
-    const float* row = row_avx2(a, a.v, p);
-    for (int64_t g = 0; g < a.group; ++g) {
-      const __m256 w = _mm256_set1_ps(a.scores[g * a.max_len + p]);
-      float* o = a.out + g * hd;
-      for (int64_t d = 0; d < hd; d += 8) {
-        _mm256_storeu_ps(o + d, _mm256_fmadd_ps(w, _mm256_loadu_ps(row + d), _mm256_loadu_ps(o + d)));
-      }
-    }
-  }
-}
-
 }  // namespace
+
+int64_t attention_scratch_floats(int n_threads, const AttentionShape& s, int64_t max_len) {
+  return ScratchLayout(n_threads, s, max_len).total(n_threads);
+}
 
 void attention(const float* q, const KvLayer& cache, int64_t pos0, int64_t n_tokens, const AttentionShape& s,
                float* out, ThreadPool& pool, float* scratch) {
   const int64_t group = s.n_heads / s.n_kv_heads, hd = s.head_dim;
   const int64_t q_dim = s.n_heads * hd;
   const int64_t max_len = pos0 + n_tokens;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t pf = cpu::attn_partial_floats(group, hd);
+  const ScratchLayout lay(pool.size(), s, max_len);
+  float* slots = scratch + pool.size() * lay.scores_floats;
   // Chosen outside the tasks: the first ISA query may throw.
-  const bool fast = have_f16c() && hd % 8 == 0;
-  pool.parallel_for(n_tokens * s.n_kv_heads, [&](int64_t task, int thread) {
-    const int64_t t = task / s.n_kv_heads, kvh = task % s.n_kv_heads;
-    float* sc = scratch + static_cast<int64_t>(thread) * (group * max_len + hd);
-    const int64_t head_off = kvh * hd;
-    const size_t elem = cache.f16 ? 2 : 4;
-    GroupTask a{q + t * q_dim + kvh * group * hd,
-                out + t * q_dim + kvh * group * hd,
-                static_cast<const uint8_t*>(cache.k) + head_off * elem,
-                static_cast<const uint8_t*>(cache.v) + head_off * elem,
-                cache.f16,
-                s.kv_stride,
-                pos0 + t + 1,
-                group,
-                hd,
-                max_len,
-                scale,
-                sc,
-                sc + group * max_len};
-    if (fast) {
-      attend_avx2(a);
-    } else {
-      attend_scalar(a);
-    }
+  static const cpu::Isa isa = cpu::detect_isa();
+  const cpu::AttnChunkFn kernel = cpu::attn_chunk_kernel(isa, hd);
+  const size_t elem = cache.f16 ? 2 : 4;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+
+  // Query (t, kvh): token t's `group` heads that share kv head kvh, over
+  // positions [0, pos0 + t].
+  auto chunk_of = [&](int64_t query, int64_t c) {
+    const int64_t t = query / s.n_kv_heads, kvh = query % s.n_kv_heads;
+    cpu::AttnChunk a;
+    a.q = q + t * q_dim + kvh * group * hd;
+    a.k = static_cast<const uint8_t*>(cache.k) + kvh * hd * elem;
+    a.v = static_cast<const uint8_t*>(cache.v) + kvh * hd * elem;
+    a.f16 = cache.f16;
+    a.stride = s.kv_stride;
+    a.hd = hd;
+    a.group = group;
+    a.p0 = c * cpu::kAttnChunk;
+    a.p1 = std::min(pos0 + t + 1, a.p0 + cpu::kAttnChunk);
+    a.scale = scale;
+    return a;
+  };
+  auto out_of = [&](int64_t query) {
+    return out + (query / s.n_kv_heads) * q_dim + (query % s.n_kv_heads) * group * hd;
+  };
+  auto chunks_of = [&](int64_t query) { return cpu::attn_chunks(pos0 + query / s.n_kv_heads + 1); };
+
+  const int64_t n_queries = n_tokens * s.n_kv_heads;
+  if (!split_by_position(n_queries, pool.size())) {
+    // A task per query: its chunks one after another, then their merge.
+    pool.parallel_for(n_queries, [&](int64_t query, int thread) {
+      float* sc = scratch + thread * lay.scores_floats;
+      float* parts = slots + thread * lay.slot_floats;
+      const int64_t n = chunks_of(query);
+      for (int64_t c = 0; c < n; ++c) kernel(chunk_of(query, c), sc, cpu::attn_partial_at(parts + c * pf, group, hd));
+      cpu::attn_merge(parts, n, group, hd, out_of(query));
+    });
+    return;
+  }
+  // A task per (query, chunk), then a merge per query: the same arithmetic
+  // as above, spread over the threads by position.
+  const int64_t max_chunks = cpu::attn_chunks(max_len);
+  pool.parallel_for(n_queries * max_chunks, [&](int64_t task, int thread) {
+    const int64_t query = task / max_chunks, c = task % max_chunks;
+    if (c >= chunks_of(query)) return;
+    float* parts = slots + query * lay.slot_floats;
+    kernel(chunk_of(query, c), scratch + thread * lay.scores_floats, cpu::attn_partial_at(parts + c * pf, group, hd));
+  });
+  pool.parallel_for(n_queries, [&](int64_t query, int) {
+    cpu::attn_merge(slots + query * lay.slot_floats, chunks_of(query), group, hd, out_of(query));
   });
 }
 

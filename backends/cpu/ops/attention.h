@@ -23,9 +23,13 @@ struct KvLayer {
 
 // For each new token t (position pos0 + t) and query head h:
 //   out[t][h] = softmax(q[t][h] . K[0..pos]^T / sqrt(hd)) V[0..pos]
-// using kv head h / (n_heads / n_kv_heads). Each task takes one token and
-// one kv head, so a cached key or value row is converted once for all the
-// query heads that share it. `scratch` holds attention_scratch_floats.
+// using kv head h / (n_heads / n_kv_heads). The query heads that share a kv
+// head are computed together, so a cached row is read once for all of them,
+// over chunks of positions (kernels/attn_chunk.h) whose partial softmaxes
+// are merged in order. With many queries (prefill) each task takes one token
+// and kv head; with few (decode) the chunks themselves are spread over the
+// threads, so long contexts use every core. Both give the same bits.
+// `scratch` holds attention_scratch_floats.
 void attention(const float* q, const KvLayer& cache, int64_t pos0, int64_t n_tokens, const AttentionShape& shape,
                float* out, ThreadPool& pool, float* scratch);
 
