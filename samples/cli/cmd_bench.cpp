@@ -35,6 +35,7 @@ Json number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
 struct SpeedResult {
   double pp_tok_s = 0, tg_tok_s = 0, pp_seconds = 0, tg_seconds = 0;
+  double tg_depth0_tok_s = 0;  // with -d: decode at depth 0, timed just before
   uint64_t peak_rss = 0, file_bytes = 0;
   std::string backend;  // where the model ran ("cpu", "cuda")
 };
@@ -99,18 +100,28 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
   check(ernie_session_eval(session, prompt.data(), static_cast<size_t>(p), 0), "eval");
   r.pp_seconds = seconds_since(start);
 
+  // n single-token evals after whatever the session holds; seconds.
+  const auto time_decode = [&](int32_t next) {
+    const auto t0 = Clock::now();
+    for (int64_t i = 0; i < n; ++i) {
+      check(ernie_session_eval(session, &next, 1, 0), "eval");
+      next = argmax_last(session);
+    }
+    return seconds_since(t0);
+  };
+  if (depth > 0) {
+    // The depth-0 figure in the same run, minutes apart at most: on a shared
+    // machine the ratio of two separate runs mostly measures the neighbours.
+    check(ernie_session_reset(session), "reset");
+    r.tg_depth0_tok_s = static_cast<double>(n) / time_decode(prompt[0]);
+  }
   check(ernie_session_reset(session), "reset");
   int32_t next = prompt[0];
   if (depth > 0) {  // the context the decoded tokens attend to: filled, not timed
     check(ernie_session_eval(session, prompt.data(), static_cast<size_t>(depth), 0), "eval");
     next = argmax_last(session);
   }
-  start = Clock::now();
-  for (int64_t i = 0; i < n; ++i) {
-    check(ernie_session_eval(session, &next, 1, 0), "eval");
-    next = argmax_last(session);
-  }
-  r.tg_seconds = seconds_since(start);
+  r.tg_seconds = time_decode(next);
   r.pp_tok_s = static_cast<double>(p) / r.pp_seconds;
   r.tg_tok_s = static_cast<double>(n) / r.tg_seconds;
   r.peak_rss = ernie::peak_rss_bytes();  // before the probes' buffer can raise it
@@ -162,6 +173,10 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
                                    {"router", traffic.router},           {"norms", traffic.norms},
                                    {"output_head", traffic.output_head}, {"embedding_row", traffic.embedding_row}};
     j["roofline"] = roofline;
+    if (depth > 0) {
+      j["tg_depth0_tok_s"] = speed.tg_depth0_tok_s;
+      j["depth_ratio"] = speed.tg_tok_s / speed.tg_depth0_tok_s;
+    }
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
@@ -172,6 +187,10 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
               speed.pp_seconds);
   std::printf("decode            %10.2f tok/s  (%lld tokens after %lld in %.3f s)\n", speed.tg_tok_s,
               static_cast<long long>(n), static_cast<long long>(depth), speed.tg_seconds);
+  if (depth > 0) {
+    std::printf("decode, depth 0   %10.2f tok/s  (same run; depth %lld is %.2fx that)\n", speed.tg_depth0_tok_s,
+                static_cast<long long>(depth), speed.tg_tok_s / speed.tg_depth0_tok_s);
+  }
   std::printf("peak RSS          %10.1f MiB\n", speed.peak_rss / 1048576.0);
   std::printf("weights / token   %10.1f MB\n", bpt / 1e6);
   std::printf("read bandwidth    %10.2f GB/s  (%llu MiB buffer, best of 5)\n", bandwidth,

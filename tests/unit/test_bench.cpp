@@ -36,6 +36,9 @@ TEST_SUITE("bench") {
     CHECK(j["prompt_tokens"] == 16);
     CHECK(j["gen_tokens"] == 4);
     CHECK(j["depth"] == 8);
+    // With -d, decode at depth 0 in the same run and the ratio of the two.
+    CHECK(j["tg_depth0_tok_s"].get<double>() > 0);
+    CHECK(j["depth_ratio"].get<double>() == doctest::Approx(j["tg_tok_s"].get<double>() / j["tg_depth0_tok_s"].get<double>()));
     CHECK(j["isa"].is_string());
     // A model this small decodes from cache, so it may beat the DRAM-bound
     // roofline somewhat, never by much: per-token overheads dominate.
@@ -58,6 +61,7 @@ TEST_SUITE("bench") {
     const nlohmann::json j =
         run_json("bench -m " + test::packed_golden("tiny-moe-b") + " -p 1 -n 1 -t 1 --probe-mib 16 --json");
     const nlohmann::json& d = j["bytes_per_token_detail"];
+    CHECK_FALSE(j.contains("depth_ratio"));  // only with -d
     CHECK(d["attention"] == attention);
     CHECK(d["norms"] == norms);
     CHECK(d["dense_mlp"] == dense);
