@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "backends/cpu/kernels/quant_dot.h"
 #include "backends/cpu/kernels/quant_dot_variants.h"
 #include "format/dtype.h"
+#include "platform/platform.h"
 #include "quant/blocks.h"
 #include "quant/quantize.h"
 #include "util/error.h"
@@ -406,11 +409,28 @@ TEST_SUITE("quant_dot_perf slow") {
         const int64_t row_bytes = static_cast<int64_t>(ernie::dtype_row_bytes(t, cols));
         const int64_t rows = matrix_bytes / row_bytes;
         const int64_t cached_rows = (128 << 10) / row_bytes;
-        std::vector<uint8_t> matrix(rows * row_bytes);
+        // In huge-page memory, as the model's weights are (platform.h).
+        const uint64_t bytes = static_cast<uint64_t>(rows * row_bytes);
+        std::unique_ptr<uint8_t, std::function<void(uint8_t*)>> storage(
+            static_cast<uint8_t*>(ernie::alloc_streamed(bytes)), [bytes](uint8_t* p) { ernie::free_streamed(p, bytes); });
+        REQUIRE(storage != nullptr);
+        uint8_t* matrix = storage.get();
         for (int64_t r = 0; r < rows; ++r) {
           const std::vector<uint8_t> row = random_row(t, cols, rng);
           std::memcpy(&matrix[r * row_bytes], row.data(), row_bytes);
         }
+        // What a plain read of the same bytes reaches, for comparison.
+        uint64_t sink = 0;
+        const double read = time_rows(
+            [&](int64_t r) {
+              const auto* w = reinterpret_cast<const uint64_t*>(&matrix[r * row_bytes]);
+              uint64_t acc = 0;
+              for (int64_t i = 0; i < row_bytes / 8; ++i) acc += w[i];
+              sink += acc;
+            },
+            rows, 1);
+        std::printf("%-4s read   %5lld | %13.1f   (sum of 64-bit words; %llu)\n", ernie::dtype_name(t),
+                    static_cast<long long>(cols), double(bytes) / read * 1e-9, static_cast<unsigned long long>(sink & 1));
         std::vector<float> out(rows * 4);
         for (Isa isa : isas_to_test()) {
           const ernie::cpu::QuantDotFn fn = ernie::cpu::quant_dot_kernel(t, isa);

@@ -87,6 +87,7 @@ ERNIE_TARGET_AVX2 static void q2_avx2(const BlockQ2* wb, const ActRowA8* acts, i
   for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const BlockQ2& blk = wb[sb];
+    simd::prefetch_ahead<sizeof(BlockQ2)>(&blk);
     __m256i codes[8];  // codes[g] = values 32g .. 32g + 31: bits 2k..2k+1 of qs[32h..], g = 4h + k
     for (int h = 0; h < 2; ++h) {
       const __m256i qs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * h));
@@ -130,6 +131,7 @@ ERNIE_TARGET_AVX512 static void q2_avx512(const BlockQ2* wb, const ActRowA8* act
   for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const BlockQ2& blk = wb[sb];
+    simd::prefetch_ahead<sizeof(BlockQ2)>(&blk);
     __m512i codes[4];
     for (int h = 0; h < 2; ++h) {
       const __m512i qs =

@@ -108,6 +108,7 @@ ERNIE_TARGET_AVX2 static void q4_avx2(const BlockQ4* wb, const ActRowA8* acts, i
   for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const BlockQ4& blk = wb[sb];
+    simd::prefetch_ahead<sizeof(BlockQ4)>(&blk);
     __m256i codes[8];  // codes[s] = the 32 values of sub-block s
     for (int p = 0; p < 4; ++p) {
       const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
@@ -146,6 +147,7 @@ ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* act
   for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const BlockQ4& blk = wb[sb];
+    simd::prefetch_ahead<sizeof(BlockQ4)>(&blk);
     __m512i codes[4];
     for (int p = 0; p < 4; ++p) {
       const __m512i raw =

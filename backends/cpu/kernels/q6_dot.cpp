@@ -75,6 +75,7 @@ ERNIE_TARGET_AVX2 static void q6_avx2(const BlockQ6* wb, const ActRowA8* acts, i
   for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const BlockQ6& blk = wb[sb];
+    simd::prefetch_ahead<sizeof(BlockQ6)>(&blk);
     __m256i codes[8];  // codes[g] = values 32g .. 32g + 31
     for (int p = 0; p < 4; ++p) {
       const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 32 * p));
@@ -129,6 +130,7 @@ ERNIE_TARGET_AVX512 static void q6_avx512(const BlockQ6* wb, const ActRowA8* act
   for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const BlockQ6& blk = wb[sb];
+    simd::prefetch_ahead<sizeof(BlockQ6)>(&blk);
     __m512i codes[4];
     for (int p = 0; p < 4; ++p) {
       const __m512i ql =

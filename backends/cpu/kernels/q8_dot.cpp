@@ -56,6 +56,7 @@ ERNIE_TARGET_AVX2 static void q8_avx2(const BlockQ8* wb, const ActRowA8* acts, i
   for (int j = 0; j < N; ++j) even[j] = odd[j] = _mm256_setzero_ps();
   int64_t b = 0;
   for (; b + 1 < nb; b += 2) {
+    simd::prefetch_ahead<2 * sizeof(BlockQ8)>(&wb[b]);
     q8_avx2_block<N>(wb[b], acts, b, even);
     q8_avx2_block<N>(wb[b + 1], acts, b + 1, odd);
   }
@@ -84,6 +85,7 @@ ERNIE_TARGET_AVX512 static void q8_avx512(const BlockQ8* wb, const ActRowA8* act
   const __m512i zero = _mm512_setzero_si512();
   int64_t b = 0;
   for (; b + 1 < nb; b += 2) {
+    simd::prefetch_ahead<2 * sizeof(BlockQ8)>(&wb[b]);
     const __m512i wq = _mm512_inserti64x4(
         _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb[b].q))),
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb[b + 1].q)), 1);
