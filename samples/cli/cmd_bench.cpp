@@ -14,6 +14,7 @@
 #include "cli_args.h"
 #include "dev/core_errors.h"
 #include "dev/probes.h"
+#include "dev/gemm_compare.h"
 #include "dev/quality.h"
 #include "dev/weight_traffic.h"
 #include "format/packed_file.h"
@@ -229,14 +230,46 @@ int bench_quality(const Args& args, const std::string& path, int threads) {
   return 0;
 }
 
+// --gemm: the model's batched products on this project's kernels and on oneDNN.
+int bench_gemm(const Args& args, int threads) {
+  const std::vector<ernie::dev::GemmCase> cases = with_core_errors([&] { return ernie::dev::compare_gemm(threads); });
+  // Multiply-adds count 2 ops.
+  auto gops = [](const ernie::dev::GemmCase& c, double ms) { return 2.0 * c.m * c.k * c.n / (ms * 1e6); };
+  if (args.has("--json")) {
+    Json out = Json::array();
+    for (const auto& c : cases) {
+      out.push_back({{"name", c.name},         {"type", c.type},          {"m", c.m},
+                     {"k", c.k},               {"n", c.n},                {"ours_ms", c.ours_ms},
+                     {"dnnl_f32_ms", c.dnnl_f32_ms}, {"dequant_ms", c.dequant_ms}, {"dnnl_s8_ms", c.dnnl_s8_ms}});
+    }
+    std::printf("%s\n", Json{{"threads", threads}, {"cases", std::move(out)}}.dump().c_str());
+    return 0;
+  }
+  std::printf("%d threads; ms per product (GOPS), best of 5\n", threads);
+  std::printf("%-28s %-4s %5s %6s %6s | %15s | %15s %10s | %15s\n", "product", "type", "M", "K", "N", "ours",
+              "oneDNN f32", "+ to f32", "oneDNN s8");
+  for (const auto& c : cases) {
+    std::printf("%-28s %-4s %5lld %6lld %6lld | %6.2f (%6.0f) | %6.2f (%6.0f) %10.2f | %6.2f (%6.0f)\n",
+                c.name.c_str(), c.type, c.m, c.k, c.n, c.ours_ms, gops(c, c.ours_ms), c.dnnl_f32_ms,
+                gops(c, c.dnnl_f32_ms), c.dequant_ms, c.dnnl_s8_ms, gops(c, c.dnnl_s8_ms));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  Args args(argv, {"-m", "-p", "-n", "-d", "-t", "--quality", "--probe-mib"}, {"--json", "--no-mmap"});
+  Args args(argv, {"-m", "-p", "-n", "-d", "-t", "--quality", "--probe-mib"}, {"--json", "--no-mmap", "--gemm"});
   if (!args.positional().empty()) usage_error("bench takes no positional arguments: ernie bench -m FILE");
-  const std::string path = args.get("-m");
   const int64_t t = args.get_int("-t", 0, 0, 1024);
   const int threads = t > 0 ? static_cast<int>(t) : ernie::physical_core_count();
+  if (args.has("--gemm")) {
+    for (const char* f : {"-m", "-p", "-n", "-d", "--probe-mib", "--quality", "--no-mmap"}) {
+      if (args.has(f)) usage_error(std::string(f) + " does not apply to --gemm");
+    }
+    return bench_gemm(args, threads);
+  }
+  const std::string path = args.get("-m");
   if (args.has("--quality")) {
     for (const char* f : {"-p", "-n", "-d", "--probe-mib"}) {
       if (args.has(f)) usage_error(std::string(f) + " does not apply to --quality");

@@ -41,6 +41,8 @@ const char* kUsage =
     "                      prefill/decode speed, peak RSS, bandwidth and compute probes, roofline\n"
     "  bench -m FILE --quality REF_DIR [-t THREADS] [--json]\n"
     "                      KL, top-1 and per-tensor SNR against a Hugging Face checkpoint's golden logits\n"
+    "  bench --gemm [-t THREADS] [--json]\n"
+    "                      the 21B-A3B prefill products on ernie's kernels and on oneDNN\n"
     "\n"
     "generation flags: --temp T (0 = greedy) --top-k K --top-p P --min-p P --repeat-penalty R\n"
     "  --presence-penalty P --frequency-penalty F --penalty-window N --seed S -n/--max-tokens N\n"

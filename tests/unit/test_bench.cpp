@@ -46,6 +46,25 @@ TEST_SUITE("bench") {
     CHECK(j["peak_rss_bytes"].get<uint64_t>() > j["file_bytes"].get<uint64_t>() / 2);
   }
 
+  TEST_CASE("bench: --gemm compares every prefill product with oneDNN, or says it cannot") {
+    // The probe checks itself that both engines computed the same product.
+    test::CliRun r = test::run_cli("bench --gemm -t 2 --json");
+    if (r.code != 0) {  // a build without libdnnl-dev
+      CHECK(r.code == 10 + ERNIE_E_UNSUPPORTED);
+      CHECK(r.err.find("without oneDNN") != std::string::npos);
+      return;
+    }
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    CHECK(j["threads"] == 2);
+    REQUIRE(j["cases"].size() == 8);
+    for (const auto& c : j["cases"]) {
+      CAPTURE(c.dump());
+      for (const char* key : {"ours_ms", "dnnl_f32_ms", "dequant_ms", "dnnl_s8_ms"}) CHECK(c[key].get<double>() > 0);
+      for (const char* key : {"m", "k", "n"}) CHECK(c[key].get<int64_t>() > 0);
+    }
+    CHECK(test::run_cli("bench --gemm -m x.ernie").code == 2);  // a model does not apply
+  }
+
   TEST_CASE("bench: bytes per token of tiny-moe-b, counted by hand") {
     // tiny-moe-b packed as-is: bf16 weights and norms, f32 router. H 96, 4
     // layers (0 dense, 1-3 MoE), q 4x32, kv 1x32, I 224, 16 experts of 40,
