@@ -152,8 +152,8 @@ GemmCase run_case(const Shape& s, ThreadPool& pool, dnnl::engine& eng, dnnl::str
   // next to its packed file, and coarser than the packed blocks).
   {
     std::vector<int8_t> xs(x.size()), ws(static_cast<size_t>(s.n * s.k));
-    for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<int8_t>(std::clamp(x[i] * 40.0f, -127.0f, 127.0f));
-    for (size_t i = 0; i < ws.size(); ++i) ws[i] = static_cast<int8_t>(std::clamp(wf[i] * 2000.0f, -127.0f, 127.0f));
+    for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<int8_t>(std::clamp(x[i] * 40.0f, -127.0f, 127.0f));  // ~N(0, 40)
+    for (size_t i = 0; i < ws.size(); ++i) ws[i] = static_cast<int8_t>(std::clamp(wf[i] / 0.02f * 40.0f, -127.0f, 127.0f));
     const memory::desc src({s.m, s.k}, dt::s8, tag::ab), wei({s.k, s.n}, dt::s8, tag::ba),
         dst({s.m, s.n}, dt::f32, tag::ab);
     dnnl::primitive_attr attr;
@@ -164,12 +164,15 @@ GemmCase run_case(const Shape& s, ThreadPool& pool, dnnl::engine& eng, dnnl::str
       prim.execute(strm, {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, md}});
       strm.wait();
     });
-    // Spot check: the last output against an exact integer dot product.
-    int64_t dot = 0;
-    for (long long i = 0; i < s.k; ++i) dot += int64_t{xs[(s.m - 1) * s.k + i]} * ws[(s.n - 1) * s.k + i];
-    const float want = static_cast<float>(dot) * 1e-5f;
-    ERNIE_CHECK(std::fabs(y.back() - want) <= 1e-3f * std::fabs(want) + 1e-4f, ERNIE_E_INTERNAL,
-                "%s: oneDNN s8 gave %g, expected %g", s.name, y.back(), want);
+    // Spot checks: 64 outputs spread over the result against exact integer dot products.
+    for (long long t = 0; t < 64; ++t) {
+      const long long i = (t * 7919) % s.m, r = (t * 104729) % s.n;
+      int64_t dot = 0;
+      for (long long e = 0; e < s.k; ++e) dot += int64_t{xs[i * s.k + e]} * ws[r * s.k + e];
+      const float want = static_cast<float>(dot) * 1e-5f, got = y[i * s.n + r];
+      ERNIE_CHECK(std::fabs(got - want) <= 1e-3f * std::fabs(want) + 1e-4f, ERNIE_E_INTERNAL,
+                  "%s: oneDNN s8 gave %g at (%lld, %lld), expected %g", s.name, got, i, r, want);
+    }
   }
   return c;
 }
