@@ -356,10 +356,8 @@ void attn_chunk_avx512(const AttnChunk& c, float* scores, const AttnPartial& out
 
 AttnChunkFn attn_chunk_kernel(Isa isa, int64_t hd) {
 #ifdef ERNIE_KERNELS_X86
-  // The Avx2 level includes F16C; every wider level includes Avx2. Probed once:
-  // this is called per attention call.
-  static const Isa supported = cpu_supported_isa();
-  isa = std::min(isa, supported);
+  // The Avx2 level includes F16C; every wider level includes Avx2.
+  isa = std::min(isa, cpu_supported_isa());
   if (isa >= Isa::Avx512Vnni && hd % 32 == 0) return attn_chunk_avx512;
   if (isa >= Isa::Avx2 && hd % 16 == 0) return attn_chunk_avx2;
 #else

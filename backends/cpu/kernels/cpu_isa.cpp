@@ -24,7 +24,9 @@ bool cpu_has_f16c() {
 }  // namespace
 #endif
 
-Isa cpu_supported_isa() {
+namespace {
+
+Isa probe_supported_isa() {
 #ifdef ERNIE_KERNELS_X86
   // libgcc's checks include the OS having enabled the AVX/AVX-512 registers (XCR0).
   __builtin_cpu_init();
@@ -37,8 +39,16 @@ Isa cpu_supported_isa() {
   return Isa::Scalar;
 }
 
+}  // namespace
+
+// Probed once: kernel dispatch asks on every call.
+Isa cpu_supported_isa() {
+  static const Isa best = probe_supported_isa();
+  return best;
+}
+
 Isa detect_isa() {
-  static const Isa best = cpu_supported_isa();
+  const Isa best = cpu_supported_isa();
   const char* env = std::getenv("ERNIE_CPU_ISA");
   if (env == nullptr || *env == '\0') return best;
   for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni}) {

@@ -16,8 +16,7 @@ struct Variants {
 QuantDotFn pick(const Variants& v, Isa isa) {
   // Never wider than the CPU runs (a request for more gets the best there
   // is): the wider kernel would die on an illegal instruction.
-  static const Isa supported = cpu_supported_isa();
-  if (isa > supported) isa = supported;
+  if (isa > cpu_supported_isa()) isa = cpu_supported_isa();
   if (isa == Isa::Avx512Vnni && v.avx512) return v.avx512;
   if (isa >= Isa::Avx2 && v.avx2) return v.avx2;
   return v.scalar;

@@ -17,7 +17,7 @@
 
 namespace ernie::cpu {
 
-// The best Isa of this CPU, ignoring ERNIE_CPU_ISA (cpu_isa.cpp).
+// The best Isa of this CPU, ignoring ERNIE_CPU_ISA (cpu_isa.cpp); probed once.
 Isa cpu_supported_isa();
 
 void q8_dot_scalar(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
