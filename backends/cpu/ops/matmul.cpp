@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "backends/cpu/kernels/quant_dot.h"
+#include "backends/cpu/kernels/quant_tile.h"
 #include "util/thread_pool.h"
 
 namespace ernie {
@@ -13,19 +14,48 @@ namespace {
 // amortize the dispatch (a row of a 2560-wide q4 matrix is ~1.4 KB).
 constexpr int64_t kMinChunkRows = 16;
 constexpr int64_t kTasksPerThread = 4;
+// Inputs from which prefill uses the tile kernels (their transpose is paid
+// once per 16 rows and shared by the inputs). On the 21B-A3B prompt, any
+// threshold from 3 to 8 measured the same within noise; below it the
+// decode path's row kernels run.
+constexpr int64_t kTileMinActs = 5;
+// Inputs per row-kernel call (quant_dot.h: 1 to 4).
+constexpr int kGroup = 4;
 
 float silu(float g) { return g / (1.0f + std::exp(-g)); }
 
 // Resolved outside the parallel loop: detect_isa may throw (a bad
 // ERNIE_CPU_ISA), and tasks must not. The runtime calls it at load first.
-cpu::QuantDotFn kernel_for(const TensorView& w) {
+cpu::Isa isa() {
   static const cpu::Isa isa = cpu::detect_isa();
-  return cpu::quant_dot_kernel(w.type, isa);
+  return isa;
 }
+
+cpu::QuantDotFn kernel_for(const TensorView& w) {
+  return cpu::quant_dot_kernel(w.type, isa());
+}
+
+cpu::QuantTileFn tile_kernel_for(const TensorView& w) { return cpu::quant_tile_kernel(w.type, isa()); }
 
 struct Kernels {
   cpu::QuantDotFn w = nullptr, up = nullptr;
+  cpu::QuantTileFn tile_w = nullptr, tile_up = nullptr;  // both set, or prefill uses the row kernels
 };
+
+// A thread's share of the scratch for tile kernels: theirs, and the outputs
+// of one tile (gate and up) before the SwiGLU and stores.
+struct TileWork {
+  cpu::TileScratch kernel;
+  float g[cpu::kTileMaxActs * cpu::kTileRows];
+  float u[cpu::kTileMaxActs * cpu::kTileRows];
+};
+constexpr int64_t kTileWorkFloats = (sizeof(TileWork) + 64) / sizeof(float);  // + room to align
+
+// A thread's scratch: 2 * max_cols floats for float rows, then its TileWork.
+TileWork* tile_work(float* thread_scratch, int64_t max_cols) {
+  const auto at = reinterpret_cast<uintptr_t>(thread_scratch + 2 * max_cols);
+  return reinterpret_cast<TileWork*>((at + 63) & ~uintptr_t{63});
+}
 
 struct Task {
   int32_t job;
@@ -38,49 +68,88 @@ void store(const MatJob& j, int64_t i, int64_t r, float v) {
   out = j.accumulate ? out + v : v;
 }
 
-// Quantized weights: each weight row against up to 4 input rows per kernel
-// call, all input rows before the next weight row, so a row is read from
-// memory once (it stays in L1) however many tokens share it.
-void run_quantized(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1) {
-  const cpu::QuantDotFn dot = k.w, dot_up = k.up;
-  const int64_t n = j.in.n, cols = j.w->cols;
-  constexpr int kGroup = 4;
+// The input rows a quantized product reads.
+quant::ActRowA8 act_row(const MatJob& j, int64_t i) { return j.in.a8[j.in.idx ? j.in.idx[i] : i]; }
+
+// Decode (up to kGroup inputs): the dot products of a block of rows first,
+// then their SwiGLU and stores. A row's epilogue waits for its whole
+// reduction; placed between two rows it kept the next row's loads from
+// starting early (short q2 rows spent a fifth of decode there).
+void run_decode_rows(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1) {
+  constexpr int kRowBlock = 8;
   quant::ActRowA8 acts[kGroup];
-  if (n <= kGroup) {
-    // Decode: the dot products of a block of rows first, then their SwiGLU
-    // and stores. A row's epilogue waits for its whole reduction; placed
-    // between two rows it kept the next row's loads from starting early
-    // (short q2 rows spent a fifth of decode there). Same arithmetic.
-    constexpr int kRowBlock = 8;
-    float g[kRowBlock][kGroup], u[kRowBlock][kGroup];
-    const int na = static_cast<int>(n);
-    for (int a = 0; a < na; ++a) acts[a] = j.in.a8[j.in.idx ? j.in.idx[a] : a];
-    for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
-      const int nr = static_cast<int>(std::min<int64_t>(kRowBlock, r1 - rb));
-      for (int b = 0; b < nr; ++b) {
-        dot(j.w->row(j.mat, rb + b), acts, na, cols, g[b]);
-        if (j.up) dot_up(j.up->row(j.mat, rb + b), acts, na, cols, u[b]);
-      }
-      for (int b = 0; b < nr; ++b) {
-        for (int a = 0; a < na; ++a) store(j, a, rb + b, j.up ? silu(g[b][a]) * u[b][a] : g[b][a]);
-      }
+  float g[kRowBlock][kGroup], u[kRowBlock][kGroup];
+  const int na = static_cast<int>(j.in.n);
+  for (int a = 0; a < na; ++a) acts[a] = act_row(j, a);
+  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRowBlock, r1 - rb));
+    for (int b = 0; b < nr; ++b) {
+      k.w(j.w->row(j.mat, rb + b), acts, na, j.w->cols, g[b]);
+      if (j.up) k.up(j.up->row(j.mat, rb + b), acts, na, j.w->cols, u[b]);
     }
-    return;
+    for (int b = 0; b < nr; ++b) {
+      for (int a = 0; a < na; ++a) store(j, a, rb + b, j.up ? silu(g[b][a]) * u[b][a] : g[b][a]);
+    }
   }
+}
+
+// Prefill with row kernels: each weight row against kGroup inputs per call,
+// all inputs before the next row, so a row is read from memory once (it
+// stays in L1) however many tokens share it.
+void run_prefill_rows(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1) {
+  quant::ActRowA8 acts[kGroup];
   float g[kGroup], u[kGroup];
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* wr = j.w->row(j.mat, r);
     const uint8_t* ur = j.up ? j.up->row(j.mat, r) : nullptr;
-    for (int64_t i0 = 0; i0 < n; i0 += kGroup) {
-      const int na = static_cast<int>(std::min<int64_t>(kGroup, n - i0));
-      for (int a = 0; a < na; ++a) acts[a] = j.in.a8[j.in.idx ? j.in.idx[i0 + a] : i0 + a];
-      dot(wr, acts, na, cols, g);
+    for (int64_t i0 = 0; i0 < j.in.n; i0 += kGroup) {
+      const int na = static_cast<int>(std::min<int64_t>(kGroup, j.in.n - i0));
+      for (int a = 0; a < na; ++a) acts[a] = act_row(j, i0 + a);
+      k.w(wr, acts, na, j.w->cols, g);
       if (ur) {
-        dot_up(ur, acts, na, cols, u);
+        k.up(ur, acts, na, j.w->cols, u);
         for (int a = 0; a < na; ++a) g[a] = silu(g[a]) * u[a];
       }
       for (int a = 0; a < na; ++a) store(j, i0 + a, r, g[a]);
     }
+  }
+}
+
+// Prefill with tile kernels: 16 rows against up to kTileMaxActs inputs per
+// call. Returns the first row it left (fewer than a tile remain).
+int64_t run_tiles(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1, TileWork* tw) {
+  const uint8_t* rows[cpu::kTileRows];
+  const uint8_t* up_rows[cpu::kTileRows];
+  quant::ActRowA8 acts[cpu::kTileMaxActs];
+  for (; r0 + cpu::kTileRows <= r1; r0 += cpu::kTileRows) {
+    for (int b = 0; b < cpu::kTileRows; ++b) {
+      rows[b] = j.w->row(j.mat, r0 + b);
+      if (j.up) up_rows[b] = j.up->row(j.mat, r0 + b);
+    }
+    for (int64_t i0 = 0; i0 < j.in.n; i0 += cpu::kTileMaxActs) {
+      const int na = static_cast<int>(std::min<int64_t>(cpu::kTileMaxActs, j.in.n - i0));
+      for (int a = 0; a < na; ++a) acts[a] = act_row(j, i0 + a);
+      k.tile_w(rows, acts, na, j.w->cols, tw->g, &tw->kernel);
+      if (j.up) k.tile_up(up_rows, acts, na, j.w->cols, tw->u, &tw->kernel);
+      for (int a = 0; a < na; ++a) {
+        for (int b = 0; b < cpu::kTileRows; ++b) {
+          const int at = a * cpu::kTileRows + b;
+          store(j, i0 + a, r0 + b, j.up ? silu(tw->g[at]) * tw->u[at] : tw->g[at]);
+        }
+      }
+    }
+  }
+  return r0;
+}
+
+// Quantized weights, rows [r0, r1). All paths give the same bits per output.
+void run_quantized(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1, TileWork* tw) {
+  const bool tiled = k.tile_w && (!j.up || k.tile_up) && j.in.n >= kTileMinActs;
+  if (tiled) r0 = run_tiles(j, k, r0, r1, tw);
+  if (j.in.n <= kGroup) {
+    run_decode_rows(j, k, r0, r1);
+  } else {
+    run_prefill_rows(j, k, r0, r1);
   }
 }
 
@@ -120,6 +189,10 @@ void row_to_f32(const TensorView& w, int64_t mat, int64_t r, float* out) {
   convert_to_f32(w.type, w.row(mat, r), out, static_cast<size_t>(w.cols));
 }
 
+int64_t matmul_scratch_floats(int n_threads, int64_t max_cols) {
+  return n_threads * (2 * max_cols + kTileWorkFloats);
+}
+
 void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* scratch) {
   // Kernels of up to 128 jobs per loop (more are run in several loops).
   constexpr int64_t kMaxJobs = 128;
@@ -137,7 +210,8 @@ void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* sc
   }
   if (total_rows == 0) return;
   const int64_t want_tasks = static_cast<int64_t>(pool.size()) * kTasksPerThread;
-  const int64_t chunk = std::max<int64_t>(kMinChunkRows, (total_rows + want_tasks - 1) / want_tasks);
+  int64_t chunk = std::max<int64_t>(kMinChunkRows, (total_rows + want_tasks - 1) / want_tasks);
+  chunk = (chunk + cpu::kTileRows - 1) / cpu::kTileRows * cpu::kTileRows;  // whole tiles for prefill
   // Tasks live on the stack for the usual job counts; the list is rebuilt per
   // call without allocating.
   constexpr int64_t kMaxTasks = 1024;
@@ -147,16 +221,21 @@ void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* sc
   for (int64_t k = 0; k < n_jobs; ++k) {
     if (!dtype_is_quantized(jobs[k].w->type)) continue;
     kernels[k].w = kernel_for(*jobs[k].w);
-    if (jobs[k].up) kernels[k].up = kernel_for(*jobs[k].up);
+    kernels[k].tile_w = tile_kernel_for(*jobs[k].w);
+    if (jobs[k].up) {
+      kernels[k].up = kernel_for(*jobs[k].up);
+      kernels[k].tile_up = tile_kernel_for(*jobs[k].up);
+    }
   }
   auto flush = [&] {
     pool.parallel_for(n_tasks, [&](int64_t t, int thread) {
       const Task& task = tasks[t];
       const MatJob& j = jobs[task.job];
+      float* mine = scratch + static_cast<int64_t>(thread) * matmul_scratch_floats(1, max_cols);
       if (dtype_is_quantized(j.w->type)) {
-        run_quantized(j, kernels[task.job], task.r0, task.r1);
+        run_quantized(j, kernels[task.job], task.r0, task.r1, tile_work(mine, max_cols));
       } else {
-        run_float(j, task.r0, task.r1, scratch + static_cast<int64_t>(thread) * 2 * max_cols);
+        run_float(j, task.r0, task.r1, mine);
       }
     });
     n_tasks = 0;

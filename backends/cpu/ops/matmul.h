@@ -53,11 +53,12 @@ struct MatJob {
   bool accumulate = false;  // y += product
 };
 
-// Runs the jobs; returns when all are done. `scratch` holds pool.size() *
-// 2 * (largest cols) floats (float-weight row conversion).
+// Runs the jobs; returns when all are done. `scratch` holds
+// matmul_scratch_floats(pool.size(), largest cols) floats: per thread, float
+// weight rows converted to f32 and the prefill tile kernels' working memory.
 void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* scratch);
 
 // Floats of scratch run_matmuls needs for rows of `max_cols`.
-inline int64_t matmul_scratch_floats(int n_threads, int64_t max_cols) { return n_threads * 2 * max_cols; }
+int64_t matmul_scratch_floats(int n_threads, int64_t max_cols);
 
 }  // namespace ernie

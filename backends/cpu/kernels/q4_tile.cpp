@@ -1,0 +1,101 @@
+// q4 prefill tile kernel (quant_tile.h): 16 weight rows x many activation
+// rows. Per 32-value group s of a super-block, each output follows
+// q4_accumulate's arithmetic exactly:
+//   acc[s] = fma(isum, d * sc[s] * d_a, acc[s]) - m[s] * asum * (dmin * d_a)
+// with vectors over the 16 weight rows instead of over the 8 groups.
+#include <cstddef>
+
+#include "backends/cpu/kernels/tile_loop.h"
+
+namespace ernie::cpu {
+
+#ifdef ERNIE_KERNELS_X86
+
+using quant::ActRowA8;
+using quant::BlockQ4;
+using quant::kSuperBlockValues;
+
+namespace {
+
+// scales rows: 0..7 d * sc[s], 8..15 m[s] (as float), 16 dmin; lane r = row r.
+// One transpose of the blocks' first 32 bytes puts d and dmin in t[0] and
+// the 12 scale bytes in t[1..3], 16 rows per register.
+ERNIE_TARGET_AVX512 void q4_tile_scales(const uint8_t* const blk[kTileRows], float (*scales)[kTileRows]) {
+  static_assert(offsetof(BlockQ4, d) == 0 && offsetof(BlockQ4, dmin) == 2 && offsetof(BlockQ4, scales) == 4,
+                "q4 block header: d, dmin, then the 12 scale bytes");
+  __m512i t[8];
+  simd::transpose_16x8_epi32(blk, 0, t);
+  const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(t[0]));
+  const __m512i k15 = _mm512_set1_epi32(15), k3 = _mm512_set1_epi32(3);
+  for (int s = 0; s < 8; ++s) {
+    // Byte s: low nibble = sc & 15, high = m & 15. Byte 8 + s/2, nibble s%2:
+    // bits 0-1 = sc >> 4, bits 2-3 = m >> 4.
+    const __m512i low = _mm512_srli_epi32(t[1 + s / 4], 8 * (s % 4));
+    const __m512i high = _mm512_srli_epi32(t[3], 8 * (s / 2) + 4 * (s % 2));
+    const __m512i sc = _mm512_or_si512(_mm512_and_si512(low, k15), _mm512_slli_epi32(_mm512_and_si512(high, k3), 4));
+    const __m512i m = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(low, 4), k15),
+                                      _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(high, 2), k3), 4));
+    _mm512_store_ps(scales[s], _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+    _mm512_store_ps(scales[8 + s], _mm512_cvtepi32_ps(m));
+  }
+  _mm512_store_ps(scales[16], _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(t[0], 16))));
+}
+
+// codes[s][k] lane r = the 4 codes of values 32s + 4k .. +3 of row r.
+ERNIE_TARGET_AVX512 void q4_tile_codes(const uint8_t* const blk[kTileRows], uint8_t (*codes)[8][4 * kTileRows]) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  for (int p = 0; p < 4; ++p) {  // qs[32p..]: low nibbles = group 2p, high nibbles = group 2p + 1
+    __m512i t[8];
+    simd::transpose_16x8_epi32(blk, offsetof(BlockQ4, qs) + 32 * p, t);
+    for (int k = 0; k < 8; ++k) {
+      _mm512_store_si512(codes[2 * p][k], _mm512_and_si512(t[k], low4));
+      _mm512_store_si512(codes[2 * p + 1][k], _mm512_and_si512(_mm512_srli_epi16(t[k], 4), low4));
+    }
+  }
+}
+
+// N activation rows against the transposed super-block sb.
+template <int N>
+ERNIE_TARGET_AVX512 void q4_tile_acts(const TileScratch& t, const ActRowA8* acts, int64_t sb,
+                                      float (*acc)[8][kTileRows]) {
+  const __m512 dmin = _mm512_load_ps(t.scales[16]);
+  for (int s = 0; s < 8; ++s) {
+    const int64_t v0 = sb * kSuperBlockValues + 32 * s;
+    __m512i isum[N];
+    for (int j = 0; j < N; ++j) isum[j] = _mm512_setzero_si512();
+    for (int k = 0; k < 8; ++k) {
+      const __m512i w = _mm512_load_si512(t.codes[s][k]);
+      for (int j = 0; j < N; ++j) {
+        isum[j] = _mm512_dpbusd_epi32(isum[j], w, _mm512_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k)));
+      }
+    }
+    const __m512 dsc = _mm512_load_ps(t.scales[s]), mf = _mm512_load_ps(t.scales[8 + s]);
+    for (int j = 0; j < N; ++j) {
+      const __m512 da = _mm512_set1_ps(acts[j].d[v0 / 32]);
+      const int asum = acts[j].s16[v0 / 16] + acts[j].s16[v0 / 16 + 1];
+      const __m512 mins = _mm512_mul_ps(mf, _mm512_set1_ps(static_cast<float>(asum)));  // exact: < 2^24
+      __m512 a = _mm512_load_ps(acc[j][s]);
+      a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(dsc, da), a);
+      _mm512_store_ps(acc[j][s], _mm512_fnmadd_ps(mins, _mm512_mul_ps(dmin, da), a));
+    }
+  }
+}
+
+}  // namespace
+
+void q4_tile_avx512(const uint8_t* const* rows, const ActRowA8* acts, int n_acts, int64_t n, float* out,
+                    TileScratch* scratch) {
+  run_tile_loop<sizeof(BlockQ4)>(
+      rows, acts, n_acts, n, out, scratch,
+      [](const uint8_t* const* blk, TileScratch& t) {
+        q4_tile_scales(blk, t.scales);
+        q4_tile_codes(blk, t.codes);
+      },
+      [&](auto k, const ActRowA8* group, int64_t sb, float (*acc)[8][kTileRows]) {
+        q4_tile_acts<decltype(k)::value>(*scratch, group, sb, acc);
+      });
+}
+
+#endif  // ERNIE_KERNELS_X86
+
+}  // namespace ernie::cpu
