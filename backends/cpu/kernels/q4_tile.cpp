@@ -20,7 +20,7 @@ namespace {
 // scales rows: 0..7 d * sc[s], 8..15 m[s] (as float), 16 dmin; lane r = row r.
 // One transpose of the blocks' first 32 bytes puts d and dmin in t[0] and
 // the 12 scale bytes in t[1..3], 16 rows per register.
-ERNIE_TARGET_AVX512 void q4_tile_scales(const uint8_t* const blk[kTileRows], float (*scales)[kTileRows]) {
+ERNIE_TARGET_AVX512 void q4_tile_scales_avx512(const uint8_t* const blk[kTileRows], float (*scales)[kTileRows]) {
   static_assert(offsetof(BlockQ4, d) == 0 && offsetof(BlockQ4, dmin) == 2 && offsetof(BlockQ4, scales) == 4,
                 "q4 block header: d, dmin, then the 12 scale bytes");
   __m512i t[8];
@@ -42,7 +42,7 @@ ERNIE_TARGET_AVX512 void q4_tile_scales(const uint8_t* const blk[kTileRows], flo
 }
 
 // codes[s][k] lane r = the 4 codes of values 32s + 4k .. +3 of row r.
-ERNIE_TARGET_AVX512 void q4_tile_codes(const uint8_t* const blk[kTileRows], uint8_t (*codes)[8][4 * kTileRows]) {
+ERNIE_TARGET_AVX512 void q4_tile_codes_avx512(const uint8_t* const blk[kTileRows], uint8_t (*codes)[8][4 * kTileRows]) {
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   for (int p = 0; p < 4; ++p) {  // qs[32p..]: low nibbles = group 2p, high nibbles = group 2p + 1
     __m512i t[8];
@@ -56,7 +56,7 @@ ERNIE_TARGET_AVX512 void q4_tile_codes(const uint8_t* const blk[kTileRows], uint
 
 // N activation rows against the transposed super-block sb.
 template <int N>
-ERNIE_TARGET_AVX512 void q4_tile_acts(const TileScratch& t, const ActRowA8* acts, int64_t sb,
+ERNIE_TARGET_AVX512 void q4_tile_acts_avx512(const TileScratch& t, const ActRowA8* acts, int64_t sb,
                                       float (*acc)[8][kTileRows]) {
   const __m512 dmin = _mm512_load_ps(t.scales[16]);
   for (int s = 0; s < 8; ++s) {
@@ -81,18 +81,103 @@ ERNIE_TARGET_AVX512 void q4_tile_acts(const TileScratch& t, const ActRowA8* acts
   }
 }
 
+// AVX2: the same scratch contents, each 16-lane row handled as two halves of
+// 8 rows; the AVX2 row kernel's arithmetic (q4_accumulate is shared).
+ERNIE_TARGET_AVX2 void q4_tile_scales_avx2(const uint8_t* const blk[kTileRows], float (*scales)[kTileRows]) {
+  const __m256i k15 = _mm256_set1_epi32(15), k3 = _mm256_set1_epi32(3);
+  for (int h = 0; h < kTileRows; h += 8) {
+    __m256i t[8];
+    simd::transpose_8x8_epi32(blk + h, 0, t);
+    const __m256 d = simd::low_f16_to_f32(t[0]);
+    for (int s = 0; s < 8; ++s) {
+      const __m256i low = _mm256_srli_epi32(t[1 + s / 4], 8 * (s % 4));
+      const __m256i high = _mm256_srli_epi32(t[3], 8 * (s / 2) + 4 * (s % 2));
+      const __m256i sc =
+          _mm256_or_si256(_mm256_and_si256(low, k15), _mm256_slli_epi32(_mm256_and_si256(high, k3), 4));
+      const __m256i m = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(low, 4), k15),
+                                        _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(high, 2), k3), 4));
+      _mm256_store_ps(scales[s] + h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc)));
+      _mm256_store_ps(scales[8 + s] + h, _mm256_cvtepi32_ps(m));
+    }
+    _mm256_store_ps(scales[16] + h, simd::low_f16_to_f32(_mm256_srli_epi32(t[0], 16)));
+  }
+}
+
+ERNIE_TARGET_AVX2 void q4_tile_codes_avx2(const uint8_t* const blk[kTileRows], uint8_t (*codes)[8][4 * kTileRows]) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  for (int h = 0; h < kTileRows; h += 8) {
+    for (int p = 0; p < 4; ++p) {
+      __m256i t[8];
+      simd::transpose_8x8_epi32(blk + h, offsetof(BlockQ4, qs) + 32 * p, t);
+      for (int k = 0; k < 8; ++k) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(codes[2 * p][k] + 4 * h), _mm256_and_si256(t[k], low4));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(codes[2 * p + 1][k] + 4 * h),
+                           _mm256_and_si256(_mm256_srli_epi16(t[k], 4), low4));
+      }
+    }
+  }
+}
+
+// vpmaddubsw pairs are at most 2 * 15 * 127 = 3810, so the 8 steps of a
+// group add up in int16 (<= 30480) before one vpmaddwd widens them.
+template <int N>
+ERNIE_TARGET_AVX2 void q4_tile_acts_avx2(const TileScratch& t, const ActRowA8* acts, int64_t sb,
+                                         float (*acc)[8][kTileRows]) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int s = 0; s < 8; ++s) {
+    const int64_t v0 = sb * kSuperBlockValues + 32 * s;
+    __m256i sum16[2][N];  // [half][input]: both halves share each broadcast
+    for (int j = 0; j < N; ++j) sum16[0][j] = sum16[1][j] = _mm256_setzero_si256();
+    for (int k = 0; k < 8; ++k) {
+      const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[s][k]));
+      const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[s][k] + 32));
+      for (int j = 0; j < N; ++j) {
+        const __m256i a = _mm256_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k));
+        sum16[0][j] = _mm256_add_epi16(sum16[0][j], _mm256_maddubs_epi16(w0, a));
+        sum16[1][j] = _mm256_add_epi16(sum16[1][j], _mm256_maddubs_epi16(w1, a));
+      }
+    }
+    for (int h = 0; h < 2; ++h) {
+      const __m256 dsc = _mm256_load_ps(t.scales[s] + 8 * h), mf = _mm256_load_ps(t.scales[8 + s] + 8 * h);
+      const __m256 dmin = _mm256_load_ps(t.scales[16] + 8 * h);
+      for (int j = 0; j < N; ++j) {
+        const __m256i isum = _mm256_madd_epi16(sum16[h][j], ones);
+        const __m256 da = _mm256_set1_ps(acts[j].d[v0 / 32]);
+        const int asum = acts[j].s16[v0 / 16] + acts[j].s16[v0 / 16 + 1];
+        const __m256 mins = _mm256_mul_ps(mf, _mm256_set1_ps(static_cast<float>(asum)));  // exact: < 2^24
+        __m256 a = _mm256_load_ps(acc[j][s] + 8 * h);
+        a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dsc, da), a);
+        _mm256_store_ps(acc[j][s] + 8 * h, _mm256_fnmadd_ps(mins, _mm256_mul_ps(dmin, da), a));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void q4_tile_avx512(const uint8_t* const* rows, const ActRowA8* acts, int n_acts, int64_t n, float* out,
                     TileScratch* scratch) {
-  run_tile_loop<sizeof(BlockQ4)>(
+  run_tile_loop<Isa::Avx512Vnni, sizeof(BlockQ4)>(
       rows, acts, n_acts, n, out, scratch,
       [](const uint8_t* const* blk, TileScratch& t) {
-        q4_tile_scales(blk, t.scales);
-        q4_tile_codes(blk, t.codes);
+        q4_tile_scales_avx512(blk, t.scales);
+        q4_tile_codes_avx512(blk, t.codes);
       },
       [&](auto k, const ActRowA8* group, int64_t sb, float (*acc)[8][kTileRows]) {
-        q4_tile_acts<decltype(k)::value>(*scratch, group, sb, acc);
+        q4_tile_acts_avx512<decltype(k)::value>(*scratch, group, sb, acc);
+      });
+}
+
+void q4_tile_avx2(const uint8_t* const* rows, const ActRowA8* acts, int n_acts, int64_t n, float* out,
+                  TileScratch* scratch) {
+  run_tile_loop<Isa::Avx2, sizeof(BlockQ4)>(
+      rows, acts, n_acts, n, out, scratch,
+      [](const uint8_t* const* blk, TileScratch& t) {
+        q4_tile_scales_avx2(blk, t.scales);
+        q4_tile_codes_avx2(blk, t.codes);
+      },
+      [&](auto k, const ActRowA8* group, int64_t sb, float (*acc)[8][kTileRows]) {
+        q4_tile_acts_avx2<decltype(k)::value>(*scratch, group, sb, acc);
       });
 }
 

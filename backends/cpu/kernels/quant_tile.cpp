@@ -12,6 +12,10 @@ QuantTileFn quant_tile_kernel(DType t, Isa isa) {
     if (t == DType::Q4) return q4_tile_avx512;
     if (t == DType::Q6) return q6_tile_avx512;
   }
+  if (isa == Isa::Avx2) {
+    if (t == DType::Q4) return q4_tile_avx2;
+    if (t == DType::Q6) return q6_tile_avx2;
+  }
 #else
   (void)t;
   (void)isa;

@@ -45,6 +45,10 @@ using QuantTileFn = void (*)(const uint8_t* const* rows, const quant::ActRowA8* 
 QuantTileFn quant_tile_kernel(DType t, Isa isa);
 
 #ifdef ERNIE_KERNELS_X86
+void q4_tile_avx2(const uint8_t* const* rows, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out,
+                  TileScratch* scratch);
+void q6_tile_avx2(const uint8_t* const* rows, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out,
+                  TileScratch* scratch);
 void q4_tile_avx512(const uint8_t* const* rows, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out,
                     TileScratch* scratch);
 void q6_tile_avx512(const uint8_t* const* rows, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out,

@@ -98,68 +98,6 @@ ERNIE_TARGET_AVX512 inline void chunk_scales_4(__m512i sc32, __m512i out[4]) {
   }
 }
 
-// Transposes 16 rows of 8 dwords: out[k] lane r = dword k of the 32 bytes
-// at rows[r] + offset (r < 16). Rows r and r + 8 share a register, so the
-// classic 8x8 network (unpack 32, unpack 64, then 128-bit lanes) runs on both
-// halves at once.
-ERNIE_TARGET_AVX512 inline void transpose_16x8_epi32(const uint8_t* const rows[16], int64_t offset, __m512i out[8]) {
-  __m512i z[8], t[8], u[8];
-  for (int i = 0; i < 8; ++i) {
-    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[i] + offset));
-    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[i + 8] + offset));
-    z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-  }
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm512_unpacklo_epi32(z[i], z[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(z[i], z[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);      // dword 0 of each 128-bit lane, rows i..i+3
-    u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);  // dword 1
-    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  const __m512i first = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);  // 128-bit lane 0 of each half
-  const __m512i second = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
-  for (int j = 0; j < 4; ++j) {
-    out[j] = _mm512_permutex2var_epi64(u[j], first, u[4 + j]);
-    out[4 + j] = _mm512_permutex2var_epi64(u[j], second, u[4 + j]);
-  }
-}
-
-// A tile kernel reads 16 rows at once, 16 strided streams that the hardware
-// prefetchers follow poorly: it requests each row's block `ahead` blocks on
-// while it works on the current one.
-template <int64_t kBlockBytes>
-ERNIE_TARGET_AVX2 inline void prefetch_tile_blocks(const uint8_t* const blk[16], int64_t ahead) {
-  for (int r = 0; r < 16; ++r) {
-    const auto at = reinterpret_cast<uintptr_t>(blk[r]) + static_cast<uintptr_t>(ahead * kBlockBytes);
-    for (int64_t off = 0; off < kBlockBytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(at + off), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(at + kBlockBytes - 1), _MM_HINT_T0);
-  }
-}
-
-// out[a * 16 + r] = the sum over s of acc[a][s][r] in hsum's order:
-// ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7)). A tile kernel keeps per
-// lane (weight row) what a row kernel keeps in the lanes of one __m256, and
-// must finish the same way to give the same bits.
-ERNIE_TARGET_AVX512 inline void store_tile_sums(const float (*acc)[8][16], int n_acts, float* out) {
-  for (int a = 0; a < n_acts; ++a) {
-    __m512 v[8];
-    for (int s = 0; s < 8; ++s) v[s] = _mm512_load_ps(acc[a][s]);
-    const __m512 even = _mm512_add_ps(_mm512_add_ps(v[0], v[4]), _mm512_add_ps(v[2], v[6]));
-    const __m512 odd = _mm512_add_ps(_mm512_add_ps(v[1], v[5]), _mm512_add_ps(v[3], v[7]));
-    _mm512_storeu_ps(out + 16 * a, _mm512_add_ps(even, odd));
-  }
-}
-
-// 4 bytes as one int32, to be broadcast (folds into vpdpbusd's {1to16}).
-inline int32_t load_i32(const void* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
 // Weights are read once per token, and a kernel that also computes gets them
 // from the hardware prefetcher alone at about two thirds of the rate of a
 // plain read. Requesting the bytes kPrefetchAhead past the block being
