@@ -10,10 +10,11 @@
 namespace ernie {
 namespace {
 
-// Rows per task: enough tasks to balance the threads, each long enough to
-// amortize the dispatch (a row of a 2560-wide q4 matrix is ~1.4 KB).
+// Fewest rows per task, enough to amortize the dispatch (a row of a
+// 2560-wide q4 matrix is ~1.4 KB).
 constexpr int64_t kMinChunkRows = 16;
-constexpr int64_t kTasksPerThread = 4;
+// A task takes 1 / (threads x kGuidedShare) of the work not yet handed out.
+constexpr int64_t kGuidedShare = 2;
 // Inputs from which prefill uses the tile kernels (their transpose is paid
 // once per 16 rows and shared by the inputs). On the 21B-A3B prompt, any
 // threshold from 3 to 8 measured the same within noise; below it the
@@ -207,17 +208,8 @@ void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* sc
     run_matmuls(jobs + kMaxJobs, n_jobs - kMaxJobs, pool, scratch);
     return;
   }
-  // Chunk size from the total work, so many small experts and one big
-  // matrix both spread evenly.
-  int64_t total_rows = 0, max_cols = 0;
-  for (int64_t k = 0; k < n_jobs; ++k) {
-    if (jobs[k].in.n > 0) total_rows += jobs[k].w->rows;
-    max_cols = std::max(max_cols, jobs[k].w->cols);
-  }
-  if (total_rows == 0) return;
-  const int64_t want_tasks = static_cast<int64_t>(pool.size()) * kTasksPerThread;
-  int64_t chunk = std::max<int64_t>(kMinChunkRows, (total_rows + want_tasks - 1) / want_tasks);
-  chunk = (chunk + cpu::kTileRows - 1) / cpu::kTileRows * cpu::kTileRows;  // whole tiles for prefill
+  int64_t max_cols = 0;
+  for (int64_t k = 0; k < n_jobs; ++k) max_cols = std::max(max_cols, jobs[k].w->cols);
   // Tasks live on the stack for the usual job counts; the list is rebuilt per
   // call without allocating.
   constexpr int64_t kMaxTasks = 1024;
@@ -246,11 +238,29 @@ void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* sc
     });
     n_tasks = 0;
   };
+  // Guided chunks: each task takes a share of the work still unassigned,
+  // so the first tasks are long (long streams for the prefetchers) and the
+  // last ones short (little waiting for the slowest thread at the end).
+  // Work is weighed as rows x cols x (inputs + 4): weights read plus
+  // products, so a loop of many experts with uneven token counts spreads too.
+  auto row_cost = [&](const MatJob& j) { return j.w->cols * (j.in.n + 4) * (j.up ? 2 : 1); };
+  int64_t unassigned = 0;
+  for (int64_t k = 0; k < n_jobs; ++k) {
+    if (jobs[k].in.n > 0) unassigned += jobs[k].w->rows * row_cost(jobs[k]);
+  }
+  if (unassigned == 0) return;
+  const int64_t share = static_cast<int64_t>(pool.size()) * kGuidedShare;
   for (int64_t k = 0; k < n_jobs; ++k) {
     if (jobs[k].in.n <= 0) continue;
-    for (int64_t r = 0; r < jobs[k].w->rows; r += chunk) {
+    const int64_t cost = row_cost(jobs[k]), rows = jobs[k].w->rows;
+    for (int64_t r = 0; r < rows;) {
+      int64_t chunk = std::max<int64_t>(kMinChunkRows, unassigned / share / cost);
+      chunk = (chunk + cpu::kTileRows - 1) / cpu::kTileRows * cpu::kTileRows;  // whole tiles for prefill
+      const int64_t r1 = std::min(rows, r + chunk);
       if (n_tasks == kMaxTasks) flush();
-      tasks[n_tasks++] = {static_cast<int32_t>(k), r, std::min(jobs[k].w->rows, r + chunk)};
+      tasks[n_tasks++] = {static_cast<int32_t>(k), r, r1};
+      unassigned -= (r1 - r) * cost;
+      r = r1;
     }
   }
   flush();

@@ -7,9 +7,10 @@
 //
 // Several products run as one parallel loop (MatJob list): q/k/v share one
 // dispatch, a MoE layer's experts another. Rows of every job are cut into
-// chunks spread over the threads; in decode that splits each matrix's rows
-// across threads, in prefill each chunk reuses its weight rows (hot in L1)
-// for every token.
+// chunks spread over the threads, long ones first and short ones last (by
+// weight bytes and products), so threads finish together; in decode that
+// splits each matrix's rows across threads, in prefill each chunk reuses its
+// weight rows (16 at a time in the tile kernels) for every token.
 #pragma once
 
 #include <cstdint>
