@@ -128,6 +128,7 @@ ERNIE_TARGET_AVX2 void q4_tile_acts_avx2(const TileScratch& t, const ActRowA8* a
     const int64_t v0 = sb * kSuperBlockValues + 32 * s;
     __m256i sum16[2][N];  // [half][input]: both halves share each broadcast
     for (int j = 0; j < N; ++j) sum16[0][j] = sum16[1][j] = _mm256_setzero_si256();
+    #pragma GCC unroll 1  // GCC otherwise hoists all products of the group and spills them
     for (int k = 0; k < 8; ++k) {
       const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[s][k]));
       const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[s][k] + 32));

@@ -141,29 +141,35 @@ ERNIE_TARGET_AVX2 void q6_tile_acts_avx2(const TileScratch& t, const ActRowA8* a
   for (int g = 0; g < 8; ++g) {
     const int64_t v0 = sb * kSuperBlockValues + 32 * g;
     for (int h = 0; h < kTileRows; h += 8) {
-      __m256i sums[2][N];  // sub-blocks 2g and 2g + 1
-      for (int j = 0; j < N; ++j) sums[0][j] = sums[1][j] = _mm256_setzero_si256();
-      for (int k = 0; k < 8; k += 2) {
-        const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[g][k] + 4 * h));
-        const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[g][k + 1] + 4 * h));
+      // Per input: sc[2g] * (dot - 32 * s16) + the same for 2g + 1, each
+      // sub-block folded in as soon as it is summed (fewer live registers).
+      __m256i total[N];
+      for (int j = 0; j < N; ++j) total[j] = _mm256_setzero_si256();
+      for (int sub = 0; sub < 2; ++sub) {
+        __m256i sums[N];
+        for (int j = 0; j < N; ++j) sums[j] = _mm256_setzero_si256();
+        #pragma GCC unroll 1  // GCC otherwise hoists all products of the group and spills them
+        for (int k = 4 * sub; k < 4 * sub + 4; k += 2) {
+          const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[g][k] + 4 * h));
+          const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[g][k + 1] + 4 * h));
+          for (int j = 0; j < N; ++j) {
+            const __m256i a0 = _mm256_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k));
+            const __m256i a1 = _mm256_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k + 4));
+            const __m256i pair = _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0), _mm256_maddubs_epi16(w1, a1));
+            sums[j] = _mm256_add_epi32(sums[j], _mm256_madd_epi16(pair, ones));
+          }
+        }
+        const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.scales[2 * g + sub] + h));
         for (int j = 0; j < N; ++j) {
-          const __m256i a0 = _mm256_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k));
-          const __m256i a1 = _mm256_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k + 4));
-          const __m256i pair = _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0), _mm256_maddubs_epi16(w1, a1));
-          sums[k / 4][j] = _mm256_add_epi32(sums[k / 4][j], _mm256_madd_epi16(pair, ones));
+          const __m256i offset = _mm256_set1_epi32(32 * acts[j].s16[v0 / 16 + sub]);
+          total[j] = _mm256_add_epi32(total[j], _mm256_mullo_epi32(sc, _mm256_sub_epi32(sums[j], offset)));
         }
       }
-      const __m256i sc0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.scales[2 * g] + h));
-      const __m256i sc1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.scales[2 * g + 1] + h));
       const __m256 d = _mm256_load_ps(t.scales[16] + h);
       for (int j = 0; j < N; ++j) {
-        const int16_t* s16 = acts[j].s16 + v0 / 16;
-        const __m256i a0 = _mm256_sub_epi32(sums[0][j], _mm256_set1_epi32(32 * s16[0]));
-        const __m256i a1 = _mm256_sub_epi32(sums[1][j], _mm256_set1_epi32(32 * s16[1]));
-        const __m256i total = _mm256_add_epi32(_mm256_mullo_epi32(sc0, a0), _mm256_mullo_epi32(sc1, a1));
         const __m256 a = _mm256_load_ps(acc[j][g] + h);
         const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(acts[j].d[v0 / 32]));
-        _mm256_store_ps(acc[j][g] + h, _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), scale, a));
+        _mm256_store_ps(acc[j][g] + h, _mm256_fmadd_ps(_mm256_cvtepi32_ps(total[j]), scale, a));
       }
     }
   }
