@@ -36,7 +36,7 @@ Json number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
 struct SpeedResult {
   double pp_tok_s = 0, tg_tok_s = 0, pp_seconds = 0, tg_seconds = 0;
-  double tg_depth0_tok_s = 0;  // with -d: decode at depth 0, timed just before
+  double tg_depth0_tok_s = 0;  // with -d: decode at depth 0, timed in turns with depth d
   uint64_t peak_rss = 0, file_bytes = 0;
   std::string backend;  // where the model ran ("cpu", "cuda")
 };
@@ -101,28 +101,42 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
   check(ernie_session_eval(session, prompt.data(), static_cast<size_t>(p), 0), "eval");
   r.pp_seconds = seconds_since(start);
 
-  // n single-token evals after whatever the session holds; seconds.
-  const auto time_decode = [&](int32_t next) {
+  // `count` single-token evals on `s` after whatever it holds, each fed the
+  // previous argmax (`next`); seconds.
+  const auto time_decode = [&](ernie_session* s, int32_t& next, int64_t count) {
     const auto t0 = Clock::now();
-    for (int64_t i = 0; i < n; ++i) {
-      check(ernie_session_eval(session, &next, 1, 0), "eval");
-      next = argmax_last(session);
+    for (int64_t i = 0; i < count; ++i) {
+      check(ernie_session_eval(s, &next, 1, 0), "eval");
+      next = argmax_last(s);
     }
     return seconds_since(t0);
   };
-  if (depth > 0) {
-    // The depth-0 figure in the same run, minutes apart at most: on a shared
-    // machine the ratio of two separate runs mostly measures the neighbours.
-    check(ernie_session_reset(session), "reset");
-    r.tg_depth0_tok_s = static_cast<double>(n) / time_decode(prompt[0]);
-  }
   check(ernie_session_reset(session), "reset");
   int32_t next = prompt[0];
-  if (depth > 0) {  // the context the decoded tokens attend to: filled, not timed
+  if (depth == 0) {
+    r.tg_seconds = time_decode(session, next, n);
+  } else {
+    // The context the decoded tokens attend to: filled, not timed.
     check(ernie_session_eval(session, prompt.data(), static_cast<size_t>(depth), 0), "eval");
     next = argmax_last(session);
+    // Depth 0 in a second session, timed in turns with depth `depth`: on a
+    // shared machine the speed drifts over a run, and the ratio must compare
+    // the two under the same conditions, not minutes apart.
+    ernie_session_params sp0 = sp;
+    sp0.n_ctx = static_cast<int32_t>(n + 1);
+    ernie_session* shallow = nullptr;
+    check(ernie_session_create(model, &sp0, &shallow), "cannot create session");
+    std::unique_ptr<ernie_session, void (*)(ernie_session*)> shallow_guard(shallow, ernie_session_free);
+    int32_t next0 = prompt[0];
+    double depth0_seconds = 0;
+    constexpr int64_t kTurns = 4;
+    for (int64_t turn = 0; turn < kTurns; ++turn) {
+      const int64_t count = n * (turn + 1) / kTurns - n * turn / kTurns;
+      depth0_seconds += time_decode(shallow, next0, count);
+      r.tg_seconds += time_decode(session, next, count);
+    }
+    r.tg_depth0_tok_s = static_cast<double>(n) / depth0_seconds;
   }
-  r.tg_seconds = time_decode(next);
   r.pp_tok_s = static_cast<double>(p) / r.pp_seconds;
   r.tg_tok_s = static_cast<double>(n) / r.tg_seconds;
   r.peak_rss = ernie::peak_rss_bytes();  // before the probes' buffer can raise it
