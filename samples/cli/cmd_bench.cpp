@@ -37,6 +37,7 @@ Json number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 struct SpeedResult {
   double pp_tok_s = 0, tg_tok_s = 0, pp_seconds = 0, tg_seconds = 0;
   double tg_depth0_tok_s = 0;  // with -d: decode at depth 0, timed in turns with depth d
+  double bandwidth_gb_s = 0;   // the read probe's best pass, one after each decode turn
   uint64_t peak_rss = 0, file_bytes = 0;
   std::string backend;  // where the model ran ("cpu", "cuda")
 };
@@ -60,7 +61,8 @@ int32_t argmax_last(ernie_session* s) {
   return static_cast<int32_t>(std::max_element(logits, logits + n) - logits);
 }
 
-SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64_t n, int64_t depth, bool mmap) {
+SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64_t n, int64_t depth, bool mmap,
+                          uint64_t probe_bytes) {
   ernie_model_params mp;
   ernie_model_params_init(&mp);
   mp.n_threads = threads;
@@ -113,33 +115,41 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
   };
   check(ernie_session_reset(session), "reset");
   int32_t next = prompt[0];
-  if (depth == 0) {
-    r.tg_seconds = time_decode(session, next, n);
-  } else {
+  ernie_session* shallow = nullptr;  // with -d: decodes at depth 0, in turns with `session`
+  std::unique_ptr<ernie_session, void (*)(ernie_session*)> shallow_guard(nullptr, ernie_session_free);
+  int32_t next0 = prompt[0];
+  if (depth > 0) {
     // The context the decoded tokens attend to: filled, not timed.
     check(ernie_session_eval(session, prompt.data(), static_cast<size_t>(depth), 0), "eval");
     next = argmax_last(session);
-    // Depth 0 in a second session, timed in turns with depth `depth`: on a
-    // shared machine the speed drifts over a run, and the ratio must compare
-    // the two under the same conditions, not minutes apart.
     ernie_session_params sp0 = sp;
     sp0.n_ctx = static_cast<int32_t>(n + 1);
-    ernie_session* shallow = nullptr;
     check(ernie_session_create(model, &sp0, &shallow), "cannot create session");
-    std::unique_ptr<ernie_session, void (*)(ernie_session*)> shallow_guard(shallow, ernie_session_free);
-    int32_t next0 = prompt[0];
-    double depth0_seconds = 0;
-    constexpr int64_t kTurns = 4;
-    for (int64_t turn = 0; turn < kTurns; ++turn) {
-      const int64_t count = n * (turn + 1) / kTurns - n * turn / kTurns;
-      depth0_seconds += time_decode(shallow, next0, count);
-      r.tg_seconds += time_decode(session, next, count);
-    }
-    r.tg_depth0_tok_s = static_cast<double>(n) / depth0_seconds;
+    shallow_guard.reset(shallow);
+  }
+  // The probe's buffer comes next and stays resident to the end, and what
+  // decode adds (KV positions, the second session's first buffers) is also
+  // still resident then: the model's peak is the larger of the mark now and
+  // the final mark less the buffer (bench.md).
+  const uint64_t rss_before_probe = ernie::peak_rss_bytes();
+  auto probe = with_core_errors([&] { return std::make_unique<ernie::dev::ReadBandwidthProbe>(threads, probe_bytes); });
+
+  // Decode in turns, a probe pass after each: the machine's speed drifts
+  // (a shared VM), and the roofline and depth ratio must compare figures
+  // taken under the same conditions, not minutes apart.
+  constexpr int64_t kTurns = 5;  // the "best of 5" probe passes
+  double depth0_seconds = 0;
+  for (int64_t turn = 0; turn < kTurns; ++turn) {
+    const int64_t count = n * (turn + 1) / kTurns - n * turn / kTurns;
+    if (shallow) depth0_seconds += time_decode(shallow, next0, count);
+    r.tg_seconds += time_decode(session, next, count);
+    r.bandwidth_gb_s = std::max(r.bandwidth_gb_s, with_core_errors([&] { return probe->pass(); }));
   }
   r.pp_tok_s = static_cast<double>(p) / r.pp_seconds;
   r.tg_tok_s = static_cast<double>(n) / r.tg_seconds;
-  r.peak_rss = ernie::peak_rss_bytes();  // before the probes' buffer can raise it
+  if (shallow) r.tg_depth0_tok_s = static_cast<double>(n) / depth0_seconds;
+  const uint64_t rss_end = ernie::peak_rss_bytes();
+  r.peak_rss = std::max(rss_before_probe, rss_end > probe->bytes() ? rss_end - probe->bytes() : 0);
   return r;
 }
 
@@ -157,8 +167,8 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
     const ernie::ModelConfig config = ernie::ModelConfig::from_json(meta["config"]);
     return ernie::dev::weight_bytes_per_token(*file, config);
   });
-  const SpeedResult speed = measure_speed(path, threads, p, n, depth, !args.has("--no-mmap"));
-  const double bandwidth = with_core_errors([&] { return ernie::dev::measure_read_bandwidth(threads, probe_bytes); });
+  const SpeedResult speed = measure_speed(path, threads, p, n, depth, !args.has("--no-mmap"), probe_bytes);
+  const double bandwidth = speed.bandwidth_gb_s;
   const ernie::dev::ComputePeak peak = with_core_errors([&] { return ernie::dev::measure_compute_peak(threads); });
   const uint64_t bpt = traffic.total();
   const double roofline = speed.tg_tok_s * static_cast<double>(bpt) / (bandwidth * 1e9);

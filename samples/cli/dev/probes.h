@@ -4,13 +4,28 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 namespace ernie::dev {
 
-// `n_threads` threads each sum their share of a `bytes` buffer (allocated
-// and first touched by those threads); the best of `repeats` passes, in
-// GB/s (1e9 bytes per second).
-double measure_read_bandwidth(int n_threads, uint64_t bytes, int repeats = 5);
+// `n_threads` threads each sum their share of a `bytes` buffer, allocated
+// and first touched (all of it resident) by those threads on construction.
+// Each pass() reads it once and returns GB/s (1e9 bytes per second); `bench`
+// runs its passes between decode turns and keeps the best.
+class ReadBandwidthProbe {
+ public:
+  ReadBandwidthProbe(int n_threads, uint64_t bytes);
+  ~ReadBandwidthProbe();
+  ReadBandwidthProbe(const ReadBandwidthProbe&) = delete;
+  ReadBandwidthProbe& operator=(const ReadBandwidthProbe&) = delete;
+
+  double pass();
+  uint64_t bytes() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 struct ComputePeak {
   double f32_gflops = 0;  // fused multiply-adds count 2 flops
