@@ -176,12 +176,6 @@ void run_float(const MatJob& j, int64_t r0, int64_t r1, float* scratch) {
 
 }  // namespace
 
-// The router's f32 rows are read every token, so the loop is also compiled
-// for AVX2 and picked at load time (an ifunc). Without FMA in that target the
-// clone does the same multiplies and adds in the same order: same bits.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-__attribute__((target_clones("avx2", "default")))
-#endif
 float dot_f32(const float* a, const float* b, int64_t n) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
