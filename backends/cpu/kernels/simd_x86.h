@@ -108,11 +108,16 @@ ERNIE_TARGET_AVX512 inline void chunk_scales_4(__m512i sc32, __m512i out[4]) {
 // included; the address is formed as an integer for the same reason.
 inline constexpr int64_t kPrefetchAhead = 2048;
 
+// Every cache line of the kBytes at address `at` (an integer, see above).
 template <int64_t kBytes>
-ERNIE_TARGET_AVX2 inline void prefetch_ahead(const void* block) {
-  const auto* at = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(block) + kPrefetchAhead);
-  for (int64_t off = 0; off < kBytes; off += 64) _mm_prefetch(at + off, _MM_HINT_T0);
-  _mm_prefetch(at + kBytes - 1, _MM_HINT_T0);  // the block's last line when it straddles one more
+inline void prefetch_lines(uintptr_t at) {
+  for (int64_t off = 0; off < kBytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(at + off), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(at + kBytes - 1), _MM_HINT_T0);  // the last line when it straddles one more
+}
+
+template <int64_t kBytes>
+inline void prefetch_ahead(const void* block) {
+  prefetch_lines<kBytes>(reinterpret_cast<uintptr_t>(block) + kPrefetchAhead);
 }
 
 }  // namespace ernie::cpu::simd

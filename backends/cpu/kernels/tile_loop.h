@@ -87,9 +87,7 @@ inline int32_t load_i32(const void* p) {
 template <int64_t kBlockBytes>
 inline void prefetch_tile_blocks(const uint8_t* const blk[kTileRows], int64_t ahead) {
   for (int r = 0; r < kTileRows; ++r) {
-    const auto at = reinterpret_cast<uintptr_t>(blk[r]) + static_cast<uintptr_t>(ahead * kBlockBytes);
-    for (int64_t off = 0; off < kBlockBytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(at + off), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(at + kBlockBytes - 1), _MM_HINT_T0);
+    prefetch_lines<kBlockBytes>(reinterpret_cast<uintptr_t>(blk[r]) + static_cast<uintptr_t>(ahead * kBlockBytes));
   }
 }
 
