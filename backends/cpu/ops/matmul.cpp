@@ -76,20 +76,34 @@ quant::ActRowA8 act_row(const MatJob& j, int64_t i) { return j.in.a8[j.in.idx ? 
 // then their SwiGLU and stores. A row's epilogue waits for its whole
 // reduction; placed between two rows it kept the next row's loads from
 // starting early (short q2 rows spent a fifth of decode there).
+//
+// Each block reads two weight streams side by side: a gate/up pair reads
+// its two matrices, a single matrix the two halves of the task's rows. One
+// thread keeps more of memory's latency covered with two streams than with
+// one: a single stream ran at 0.74-0.77 of the read probe, a pair at 0.84-0.9.
 void run_decode_rows(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1) {
   constexpr int kRowBlock = 8;
   quant::ActRowA8 acts[kGroup];
   float g[kRowBlock][kGroup], u[kRowBlock][kGroup];
   const int na = static_cast<int>(j.in.n);
   for (int a = 0; a < na; ++a) acts[a] = act_row(j, a);
-  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
-    const int nr = static_cast<int>(std::min<int64_t>(kRowBlock, r1 - rb));
+  // The first stream reads rows [r0, mid); a single matrix's second stream
+  // reads [mid, r1) in step with it (as long, or one row shorter).
+  const int64_t mid = j.up ? r1 : r0 + (r1 - r0 + 1) / 2;
+  for (int64_t rb = r0; rb < mid; rb += kRowBlock) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRowBlock, mid - rb));
+    const int64_t rb2 = rb - r0 + mid;
+    const int nr2 = j.up ? 0 : static_cast<int>(std::clamp<int64_t>(r1 - rb2, 0, nr));
     for (int b = 0; b < nr; ++b) {
       k.w(j.w->row(j.mat, rb + b), acts, na, j.w->cols, g[b]);
       if (j.up) k.up(j.up->row(j.mat, rb + b), acts, na, j.w->cols, u[b]);
+      if (b < nr2) k.w(j.w->row(j.mat, rb2 + b), acts, na, j.w->cols, u[b]);
     }
     for (int b = 0; b < nr; ++b) {
       for (int a = 0; a < na; ++a) store(j, a, rb + b, j.up ? silu(g[b][a]) * u[b][a] : g[b][a]);
+    }
+    for (int b = 0; b < nr2; ++b) {
+      for (int a = 0; a < na; ++a) store(j, a, rb2 + b, u[b][a]);
     }
   }
 }
