@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backends/cpu/kernels/f32_dot.h"
 #include "backends/cpu/kernels/quant_dot.h"
 #include "backends/cpu/kernels/quant_tile.h"
 #include "util/thread_pool.h"
@@ -170,6 +171,7 @@ void run_quantized(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1, Ti
 
 // Float weights: rows converted to f32 (unless stored so), f32 dot products.
 void run_float(const MatJob& j, int64_t r0, int64_t r1, float* scratch) {
+  static const cpu::F32DotFn f32_dot = cpu::f32_dot_kernel(isa());
   const int64_t cols = j.w->cols;
   auto row_of = [&](const TensorView& w, int64_t r, float* buf) -> const float* {
     if (w.type == DType::F32) return reinterpret_cast<const float*>(w.row(j.mat, r));
@@ -181,24 +183,14 @@ void run_float(const MatJob& j, int64_t r0, int64_t r1, float* scratch) {
     const float* ur = j.up ? row_of(*j.up, r, scratch + cols) : nullptr;
     for (int64_t i = 0; i < j.in.n; ++i) {
       const float* x = j.in.x + (j.in.idx ? j.in.idx[i] : i) * j.in.ldx;
-      float v = dot_f32(wr, x, cols);
-      if (ur) v = silu(v) * dot_f32(ur, x, cols);
+      float v = f32_dot(wr, x, cols);
+      if (ur) v = silu(v) * f32_dot(ur, x, cols);
       store(j, i, r, v);
     }
   }
 }
 
 }  // namespace
-
-float dot_f32(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
-  }
-  for (; i < n; ++i) acc[i & 7] += a[i] * b[i];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
 
 void row_to_f32(const TensorView& w, int64_t mat, int64_t r, float* out) {
   convert_to_f32(w.type, w.row(mat, r), out, static_cast<size_t>(w.cols));

@@ -22,10 +22,6 @@ namespace ernie {
 
 class ThreadPool;
 
-// Scalar reference dot product with 8 interleaved f32 accumulators (a fixed
-// summation order, which vectorizes).
-float dot_f32(const float* a, const float* b, int64_t n);
-
 // Converts row `r` of matrix `mat` of W to f32.
 void row_to_f32(const TensorView& w, int64_t mat, int64_t r, float* out);
 
