@@ -115,8 +115,8 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
   };
   check(ernie_session_reset(session), "reset");
   int32_t next = prompt[0];
-  ernie_session* shallow = nullptr;  // with -d: decodes at depth 0, in turns with `session`
-  std::unique_ptr<ernie_session, void (*)(ernie_session*)> shallow_guard(nullptr, ernie_session_free);
+  // With -d: a second session decodes at depth 0, in turns with `session`.
+  std::unique_ptr<ernie_session, void (*)(ernie_session*)> shallow(nullptr, ernie_session_free);
   int32_t next0 = prompt[0];
   if (depth > 0) {
     // The context the decoded tokens attend to: filled, not timed.
@@ -124,8 +124,9 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
     next = argmax_last(session);
     ernie_session_params sp0 = sp;
     sp0.n_ctx = static_cast<int32_t>(n + 1);
-    check(ernie_session_create(model, &sp0, &shallow), "cannot create session");
-    shallow_guard.reset(shallow);
+    ernie_session* created = nullptr;
+    check(ernie_session_create(model, &sp0, &created), "cannot create session");
+    shallow.reset(created);
   }
   // The probe's buffer comes next and stays resident to the end, and what
   // decode adds (KV positions, the second session's first buffers) is also
@@ -141,7 +142,7 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
   double depth0_seconds = 0;
   for (int64_t turn = 0; turn < kTurns; ++turn) {
     const int64_t count = n * (turn + 1) / kTurns - n * turn / kTurns;
-    if (shallow) depth0_seconds += time_decode(shallow, next0, count);
+    if (shallow) depth0_seconds += time_decode(shallow.get(), next0, count);
     r.tg_seconds += time_decode(session, next, count);
     r.bandwidth_gb_s = std::max(r.bandwidth_gb_s, with_core_errors([&] { return probe->pass(); }));
   }

@@ -11,17 +11,12 @@
 
 #include "backends/cpu/kernels/quant_dot.h"
 #include "backends/cpu/ops/matmul.h"
+#include "backends/cpu/ops/norm_rope.h"
 #include "support/quant_rows.h"
 #include "util/thread_pool.h"
 
 using ernie::DType;
 using namespace quant_rows;
-
-namespace {
-
-float silu(float g) { return g / (1.0f + std::exp(-g)); }
-
-}  // namespace
 
 TEST_CASE("matmul: decode rows, single matrices and gate/up pairs, every row once with the row kernel's bits") {
   const int64_t cols = 512;
@@ -64,7 +59,7 @@ TEST_CASE("matmul: decode rows, single matrices and gate/up pairs, every row onc
             dot(gate.row(0, r), views.data(), n_in, cols, g.data());
             if (pair) dot(up.row(0, r), views.data(), n_in, cols, u.data());
             for (int i = 0; i < n_in; ++i) {
-              const float want = pair ? silu(g[static_cast<size_t>(i)]) * u[static_cast<size_t>(i)] : g[static_cast<size_t>(i)];
+              const float want = pair ? ernie::silu(g[static_cast<size_t>(i)]) * u[static_cast<size_t>(i)] : g[static_cast<size_t>(i)];
               mismatches += !(y[static_cast<size_t>(i * rows + r)] == want);
             }
           }

@@ -1,11 +1,11 @@
 #include "backends/cpu/ops/matmul.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "backends/cpu/kernels/f32_dot.h"
 #include "backends/cpu/kernels/quant_dot.h"
 #include "backends/cpu/kernels/quant_tile.h"
+#include "backends/cpu/ops/norm_rope.h"
 #include "util/thread_pool.h"
 
 namespace ernie {
@@ -24,8 +24,6 @@ constexpr int64_t kTileMinActs = 5;
 // Inputs per row-kernel call (quant_dot.h: 1 to 4).
 constexpr int kGroup = 4;
 
-float silu(float g) { return g / (1.0f + std::exp(-g)); }
-
 // Resolved outside the parallel loop: detect_isa may throw (a bad
 // ERNIE_CPU_ISA), and tasks must not. The runtime calls it at load first.
 cpu::Isa isa() {
@@ -42,6 +40,7 @@ cpu::QuantTileFn tile_kernel_for(const TensorView& w) { return cpu::quant_tile_k
 struct Kernels {
   cpu::QuantDotFn w = nullptr, up = nullptr;
   cpu::QuantTileFn tile_w = nullptr, tile_up = nullptr;  // both set, or prefill uses the row kernels
+  cpu::F32DotFn f32 = nullptr;                            // float weights
 };
 
 // A thread's share of the scratch for tile kernels: theirs, and the outputs
@@ -170,8 +169,7 @@ void run_quantized(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1, Ti
 }
 
 // Float weights: rows converted to f32 (unless stored so), f32 dot products.
-void run_float(const MatJob& j, int64_t r0, int64_t r1, float* scratch) {
-  static const cpu::F32DotFn f32_dot = cpu::f32_dot_kernel(isa());
+void run_float(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1, float* scratch) {
   const int64_t cols = j.w->cols;
   auto row_of = [&](const TensorView& w, int64_t r, float* buf) -> const float* {
     if (w.type == DType::F32) return reinterpret_cast<const float*>(w.row(j.mat, r));
@@ -183,8 +181,8 @@ void run_float(const MatJob& j, int64_t r0, int64_t r1, float* scratch) {
     const float* ur = j.up ? row_of(*j.up, r, scratch + cols) : nullptr;
     for (int64_t i = 0; i < j.in.n; ++i) {
       const float* x = j.in.x + (j.in.idx ? j.in.idx[i] : i) * j.in.ldx;
-      float v = f32_dot(wr, x, cols);
-      if (ur) v = silu(v) * f32_dot(ur, x, cols);
+      float v = k.f32(wr, x, cols);
+      if (ur) v = silu(v) * k.f32(ur, x, cols);
       store(j, i, r, v);
     }
   }
@@ -217,7 +215,10 @@ void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* sc
   int64_t n_tasks = 0;
   Kernels kernels[kMaxJobs];
   for (int64_t k = 0; k < n_jobs; ++k) {
-    if (!dtype_is_quantized(jobs[k].w->type)) continue;
+    if (!dtype_is_quantized(jobs[k].w->type)) {
+      kernels[k].f32 = cpu::f32_dot_kernel(isa());
+      continue;
+    }
     kernels[k].w = kernel_for(*jobs[k].w);
     kernels[k].tile_w = tile_kernel_for(*jobs[k].w);
     if (jobs[k].up) {
@@ -233,7 +234,7 @@ void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* sc
       if (dtype_is_quantized(j.w->type)) {
         run_quantized(j, kernels[task.job], task.r0, task.r1, tile_work(mine, max_cols));
       } else {
-        run_float(j, task.r0, task.r1, mine);
+        run_float(j, kernels[task.job], task.r0, task.r1, mine);
       }
     });
     n_tasks = 0;

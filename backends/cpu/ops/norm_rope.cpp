@@ -32,7 +32,7 @@ void rope_interleaved(float* v, int64_t n_heads, int64_t head_dim, int64_t pos, 
 }
 
 void silu_mul(float* g, const float* u, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  for (int64_t i = 0; i < n; ++i) g[i] = silu(g[i]) * u[i];
 }
 
 }  // namespace ernie
