@@ -29,6 +29,7 @@ ERNIE_TARGET_AVX2 float f32_dot_avx2(const float* a, const float* b, int64_t n) 
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   int64_t i = 0;
   for (; i + kF32DotLanes <= n; i += kF32DotLanes) {
+    simd::prefetch_ahead<kF32DotLanes * sizeof(float)>(a + i);
     for (int k = 0; k < 4; ++k) {
       const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(a + i + 8 * k), _mm256_loadu_ps(b + i + 8 * k));
       acc[k] = _mm256_add_ps(acc[k], p);
