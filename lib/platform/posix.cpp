@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 #include <utility>
@@ -317,6 +318,48 @@ uint64_t available_memory_bytes() {
     std::getline(f, unit);  // the rest of the line ("kB")
   }
   return 0;
+}
+
+MappedPages parse_smaps_file_pages(const std::string& smaps, const std::string& canonical_path) {
+  MappedPages pages;
+  bool in_file = false;  // the last mapping header named the file
+  size_t at = 0;
+  while (at < smaps.size()) {
+    size_t end = smaps.find('\n', at);
+    if (end == std::string::npos) end = smaps.size();
+    const std::string line = smaps.substr(at, end - at);
+    at = end + 1;
+    // A header is "start-end perms offset dev inode [path]"; a field line
+    // is "Name:   value kB". Only headers have a '-' in their first word.
+    const size_t word_end = line.find(' ');
+    const std::string first = line.substr(0, word_end);
+    if (first.find('-') != std::string::npos && first.back() != ':') {
+      // The path starts after five space-separated fields.
+      size_t pos = 0;
+      for (int field = 0; field < 5 && pos != std::string::npos; ++field) {
+        pos = line.find(' ', pos);
+        if (pos != std::string::npos) pos = line.find_first_not_of(' ', pos);
+      }
+      in_file = pos != std::string::npos && line.compare(pos, std::string::npos, canonical_path) == 0;
+      continue;
+    }
+    if (!in_file) continue;
+    unsigned long long kib = 0;
+    if (std::sscanf(line.c_str(), "Rss: %llu kB", &kib) == 1) pages.resident_bytes += kib * 1024;
+    if (std::sscanf(line.c_str(), "FilePmdMapped: %llu kB", &kib) == 1) pages.huge_bytes += kib * 1024;
+  }
+  return pages;
+}
+
+MappedPages mapped_file_pages(const std::string& path) {
+  char* real = realpath(path.c_str(), nullptr);
+  if (!real) return {};
+  const std::string canonical = real;
+  std::free(real);
+  std::ifstream f("/proc/self/smaps");
+  if (!f) return {};
+  const std::string smaps((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return parse_smaps_file_pages(smaps, canonical);
 }
 
 std::string cpu_model_name() {

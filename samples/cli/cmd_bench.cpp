@@ -39,6 +39,7 @@ struct SpeedResult {
   double tg_depth0_tok_s = 0;  // with -d: decode at depth 0, timed in turns with depth d
   double bandwidth_gb_s = 0;   // the read probe's best pass, one after each decode turn
   uint64_t peak_rss = 0, file_bytes = 0;
+  ernie::MappedPages weight_pages;  // the mapped file's pages (none with --no-mmap)
   std::string backend;  // where the model ran ("cpu", "cuda")
 };
 
@@ -146,6 +147,7 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
     r.tg_seconds += time_decode(session, next, count);
     r.bandwidth_gb_s = std::max(r.bandwidth_gb_s, with_core_errors([&] { return probe->pass(); }));
   }
+  r.weight_pages = ernie::mapped_file_pages(path);
   r.pp_tok_s = static_cast<double>(p) / r.pp_seconds;
   r.tg_tok_s = static_cast<double>(n) / r.tg_seconds;
   if (shallow) r.tg_depth0_tok_s = static_cast<double>(n) / depth0_seconds;
@@ -173,6 +175,11 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
   const ernie::dev::ComputePeak peak = with_core_errors([&] { return ernie::dev::measure_compute_peak(threads); });
   const uint64_t bpt = traffic.total();
   const double roofline = speed.tg_tok_s * static_cast<double>(bpt) / (bandwidth * 1e9);
+  // Reading weights in 4 KB pages costs decode (bench.md): how much of the
+  // mapped model the OS gave in 2 MB pages.
+  const ernie::MappedPages& wp = speed.weight_pages;
+  const double huge_fraction =
+      wp.resident_bytes > 0 ? static_cast<double>(wp.huge_bytes) / static_cast<double>(wp.resident_bytes) : NAN;
 
   if (args.has("--json")) {
     Json j;
@@ -199,6 +206,7 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
                                    {"router", traffic.router},           {"norms", traffic.norms},
                                    {"output_head", traffic.output_head}, {"embedding_row", traffic.embedding_row}};
     j["roofline"] = roofline;
+    j["weights_huge_fraction"] = number(huge_fraction);
     if (depth > 0) {
       j["tg_depth0_tok_s"] = speed.tg_depth0_tok_s;
       j["depth_ratio"] = speed.tg_tok_s / speed.tg_depth0_tok_s;
@@ -224,6 +232,9 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
   std::printf("f32 FMA peak      %10.1f GFLOP/s (%s)\n", peak.f32_gflops, peak.isa);
   std::printf("int8 dot peak     %10.1f GOP/s\n", peak.int8_gops);
   std::printf("roofline          %10.1f %%  (decode bytes/s over bandwidth)\n", roofline * 100);
+  if (std::isfinite(huge_fraction)) {
+    std::printf("weights in 2 MB   %10.1f %%  (of the mapped model's resident bytes)\n", huge_fraction * 100);
+  }
   return 0;
 }
 

@@ -44,6 +44,10 @@ TEST_SUITE("bench") {
     // roofline somewhat, never by much: per-token overheads dominate.
     CHECK(j["roofline"].get<double>() < 2.5);
     CHECK(j["peak_rss_bytes"].get<uint64_t>() > j["file_bytes"].get<uint64_t>() / 2);
+    // Mapped (the default): the share of the model's pages the OS gave in 2 MB.
+    REQUIRE(j["weights_huge_fraction"].is_number());
+    CHECK(j["weights_huge_fraction"].get<double>() >= 0);
+    CHECK(j["weights_huge_fraction"].get<double>() <= 1);
   }
 
   TEST_CASE("bench: --gemm compares every prefill product with oneDNN, or says it cannot") {

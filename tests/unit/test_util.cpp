@@ -82,6 +82,44 @@ TEST_CASE("mapped file: 2 MB-aligned when mapped, same bytes either way") {
   }
 }
 
+TEST_CASE("mapped file pages: resident and huge-page bytes of one file's mappings") {
+  // smaps as Linux writes it: two mappings of the model (one whose path has
+  // a space), one of another file whose name extends the model's, one anon.
+  const std::string smaps =
+      "7f0000000000-7f0000400000 r--p 00000000 fd:01 1234                       /m/model file.ernie\n"
+      "Size:               4096 kB\n"
+      "Rss:                4096 kB\n"
+      "FilePmdMapped:      2048 kB\n"
+      "VmFlags: rd mr mw me hg\n"
+      "7f0000400000-7f0000600000 r--p 00400000 fd:01 1234                       /m/model file.ernie\n"
+      "Rss:                1000 kB\n"
+      "FilePmdMapped:         0 kB\n"
+      "7f0000600000-7f0000800000 r--p 00000000 fd:01 99                         /m/model file.ernie.bak\n"
+      "Rss:                2048 kB\n"
+      "FilePmdMapped:      2048 kB\n"
+      "7f0000800000-7f0000a00000 rw-p 00000000 00:00 0 \n"
+      "Rss:                2048 kB\n"
+      "AnonHugePages:      2048 kB\n";
+  const MappedPages pages = parse_smaps_file_pages(smaps, "/m/model file.ernie");
+  CHECK(pages.resident_bytes == 5096ull * 1024);
+  CHECK(pages.huge_bytes == 2048ull * 1024);
+  CHECK(parse_smaps_file_pages(smaps, "/m/other").resident_bytes == 0);
+  CHECK(parse_smaps_file_pages("", "/m/model file.ernie").resident_bytes == 0);
+
+  // This process's own mapping of a file: all of it resident once read.
+  test::TempDir dir;
+  const std::string path = dir.file("mapped");
+  test::write_file(path, std::string(size_t{3} << 20, 'x'));
+  auto f = MappedFile::open(path, true);
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < f->size(); i += 4096) sum += f->data()[i];
+  CHECK(sum == 'x' * (f->size() / 4096));
+  const MappedPages mine = mapped_file_pages(path);
+  CHECK(mine.resident_bytes == f->size());
+  CHECK(mine.huge_bytes <= mine.resident_bytes);
+  CHECK(mapped_file_pages(dir.file("absent")).resident_bytes == 0);
+}
+
 TEST_CASE("streamed memory: 2 MB-aligned, zeroed, writable; absurd sizes refused") {
   // The KV cache and a model read without mmap live here (alloc_streamed).
   for (uint64_t size : {uint64_t{1}, uint64_t{2} << 20, (uint64_t{5} << 20) + 7}) {
