@@ -118,17 +118,37 @@ void q2_dot_avx2(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, 
   with_n_acts(n_acts, [&](auto k) { q2_avx2<decltype(k)::value>(wb, acts, n / kSuperBlockValues, out); });
 }
 
+// Lane 4q + r of the result = the sum of lanes 4q..4q+3 of v[r] (q, r < 4).
+// For vpdpbusd output of the 64-value chunks r, lanes 4q..4q+3 cover one
+// 16-value sub-block, 4r + q: the result holds the 16 sub-block sums of a
+// super-block, transposed (sub-block 4r + q in lane 4q + r).
+ERNIE_TARGET_AVX512 inline __m512i sum_subblocks_4x16(const __m512i v[4]) {
+  const __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
+  const __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
+  return _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+}
+
 // 64 values (groups 2p, 2p+1) per 512-bit step: qs[32(p/2)..] in both
-// halves, shifted right by 2k per half (k = 2(p%2) and k + 1). vpdpbusd sums
-// 4 products (at most 4 * 3 * 127) into int32, then each lane is multiplied
-// by its sub-block's scale.
+// halves, shifted right by 2k per half (k = 2(p%2) and k + 1); vpdpbusd sums
+// 4 products (at most 4 * 3 * 127) into int32. Then, unlike the AVX2
+// variant, everything runs on one lane per 16-value sub-block (in
+// sum_subblocks_4x16's transposed order), so no 64 -> 8 lane reduction per
+// group is needed: the scales, mins, activation scales and sums of the
+// super-block are put in that order once and the lanes are added at the end.
+// A sub-block's sum (at most 16 * 3 * 127) and its s16 fit in int16, so one
+// vpmaddwd with the scale or min in the low half of each int32 multiplies.
 template <int N>
 ERNIE_TARGET_AVX512 static void q2_avx512(const BlockQ2* wb, const ActRowA8* acts, int64_t nsb, float* out) {
   const __m512i low2 = _mm512_set1_epi8(0x03);
   const __m512i shifts[2] = {_mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2), _mm512_setr_epi64(4, 4, 4, 4, 6, 6, 6, 6)};
   const __m512i zero = _mm512_setzero_si512();
-  __m256 acc[N];
-  for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  // Lane i holds sub-block 4 (i % 4) + i / 4, of activation group half that.
+  const __m128i subblock_bytes = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i subblock_of_lane = _mm512_cvtepu8_epi32(subblock_bytes);
+  const __m512i group_of_lane = _mm512_srli_epi32(subblock_of_lane, 1);
+  __m512 acc[N];
+  for (int j = 0; j < N; ++j) acc[j] = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const BlockQ2& blk = wb[sb];
     simd::prefetch_ahead<sizeof(BlockQ2)>(&blk);
@@ -139,17 +159,25 @@ ERNIE_TARGET_AVX512 static void q2_avx512(const BlockQ2* wb, const ActRowA8* act
       codes[2 * h] = _mm512_and_si512(_mm512_srlv_epi64(qs, shifts[0]), low2);
       codes[2 * h + 1] = _mm512_and_si512(_mm512_srlv_epi64(qs, shifts[1]), low2);
     }
-    const Q2Scales s = q2_scales(blk);
-    __m512i scales[4];
-    simd::chunk_scales_4(_mm512_cvtepu16_epi32(s.sc16), scales);
+    const __m128i packed = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)),
+                                            subblock_bytes);
+    const __m512i sc = _mm512_cvtepu8_epi32(_mm_and_si128(packed, low4));
+    const __m512i m = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
+    const __m512 d = _mm512_set1_ps(_cvtsh_ss(blk.d));
+    const __m512 dmin = _mm512_set1_ps(_cvtsh_ss(blk.dmin));
     for (int j = 0; j < N; ++j) {
-      const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
+      const ActRowA8& a = acts[j];
+      const int8_t* aq = a.q + sb * kSuperBlockValues;
       __m512i dots[4];
-      for (int p = 0; p < 4; ++p) {
-        const __m512i raw = _mm512_dpbusd_epi32(zero, codes[p], _mm512_loadu_si512(aq + 64 * p));
-        dots[p] = _mm512_mullo_epi32(raw, scales[p]);
-      }
-      acc[j] = q2_accumulate(acc[j], simd::sum_halves_4x16(dots), s, acts[j], sb);
+      for (int p = 0; p < 4; ++p) dots[p] = _mm512_dpbusd_epi32(zero, codes[p], _mm512_loadu_si512(aq + 64 * p));
+      const __m512 da = _mm512_permutexvar_ps(group_of_lane, _mm512_castps256_ps512(_mm256_loadu_ps(a.d + sb * 8)));
+      const __m512i s16 = _mm512_permutexvar_epi32(
+          subblock_of_lane,
+          _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.s16 + sb * 16))));
+      const __m512 scaled = _mm512_cvtepi32_ps(_mm512_madd_epi16(sum_subblocks_4x16(dots), sc));
+      const __m512 mins = _mm512_cvtepi32_ps(_mm512_madd_epi16(s16, m));
+      acc[j] = _mm512_fmadd_ps(scaled, _mm512_mul_ps(d, da), acc[j]);
+      acc[j] = _mm512_fnmadd_ps(mins, _mm512_mul_ps(dmin, da), acc[j]);
     }
   }
   for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);
