@@ -118,21 +118,11 @@ void q2_dot_avx2(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, 
   with_n_acts(n_acts, [&](auto k) { q2_avx2<decltype(k)::value>(wb, acts, n / kSuperBlockValues, out); });
 }
 
-// Lane 4q + r of the result = the sum of lanes 4q..4q+3 of v[r] (q, r < 4).
-// For vpdpbusd output of the 64-value chunks r, lanes 4q..4q+3 cover one
-// 16-value sub-block, 4r + q: the result holds the 16 sub-block sums of a
-// super-block, transposed (sub-block 4r + q in lane 4q + r).
-ERNIE_TARGET_AVX512 inline __m512i sum_subblocks_4x16(const __m512i v[4]) {
-  const __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
-  const __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
-  return _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
-}
-
 // 64 values (groups 2p, 2p+1) per 512-bit step: qs[32(p/2)..] in both
 // halves, shifted right by 2k per half (k = 2(p%2) and k + 1); vpdpbusd sums
 // 4 products (at most 4 * 3 * 127) into int32. Then, unlike the AVX2
 // variant, everything runs on one lane per 16-value sub-block (in
-// sum_subblocks_4x16's transposed order), so no 64 -> 8 lane reduction per
+// simd::sum_subblocks_4x16's transposed order), so no 64 -> 8 lane reduction per
 // group is needed: the scales, mins, activation scales and sums of the
 // super-block are put in that order once and the lanes are added at the end.
 // A sub-block's sum (at most 16 * 3 * 127) and its s16 fit in int16, so one
@@ -144,7 +134,7 @@ ERNIE_TARGET_AVX512 static void q2_avx512(const BlockQ2* wb, const ActRowA8* act
   const __m512i zero = _mm512_setzero_si512();
   const __m128i low4 = _mm_set1_epi8(0x0F);
   // Lane i holds sub-block 4 (i % 4) + i / 4, of activation group half that.
-  const __m128i subblock_bytes = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m128i subblock_bytes = simd::subblock_lanes_bytes();
   const __m512i subblock_of_lane = _mm512_cvtepu8_epi32(subblock_bytes);
   const __m512i group_of_lane = _mm512_srli_epi32(subblock_of_lane, 1);
   __m512 acc[N];
@@ -174,7 +164,7 @@ ERNIE_TARGET_AVX512 static void q2_avx512(const BlockQ2* wb, const ActRowA8* act
       const __m512i s16 = _mm512_permutexvar_epi32(
           subblock_of_lane,
           _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.s16 + sb * 16))));
-      const __m512 scaled = _mm512_cvtepi32_ps(_mm512_madd_epi16(sum_subblocks_4x16(dots), sc));
+      const __m512 scaled = _mm512_cvtepi32_ps(_mm512_madd_epi16(simd::sum_subblocks_4x16(dots), sc));
       const __m512 mins = _mm512_cvtepi32_ps(_mm512_madd_epi16(s16, m));
       acc[j] = _mm512_fmadd_ps(scaled, _mm512_mul_ps(d, da), acc[j]);
       acc[j] = _mm512_fnmadd_ps(mins, _mm512_mul_ps(dmin, da), acc[j]);

@@ -116,8 +116,11 @@ void q6_dot_avx2(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, 
 // 64 values (groups 2p, 2p+1) per 512-bit step: ql[32p..] in both halves,
 // the upper half shifted right by 4; qh[32(p/2)..] in both halves rotated
 // so bits 2k..2k+1 land on bits 4..5 (rotate left by 4 - 2k, per half).
-// vpdpbusd sums 4 products (at most 4 * 63 * 127) into int32, then each
-// lane is multiplied by its sub-block's scale (|sc| <= 128).
+// vpdpbusd sums 4 products (at most 4 * 63 * 127) into int32; the lanes are
+// added per 16-value sub-block (simd::sum_subblocks_4x16, at most
+// 16 * 63 * 127), multiplied by the sub-block scales (|sc| <= 128) in one
+// vpmulld and added per group: the AVX2 variant's integers, so
+// q6_accumulate gives the same bits.
 template <int N>
 ERNIE_TARGET_AVX512 static void q6_avx512(const BlockQ6* wb, const ActRowA8* acts, int64_t nsb, float* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0F);
@@ -141,18 +144,15 @@ ERNIE_TARGET_AVX512 static void q6_avx512(const BlockQ6* wb, const ActRowA8* act
                                  _mm512_and_si512(_mm512_rolv_epi64(qh, high_rotate[p % 2]), bits45));
     }
     const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales));
-    __m512i scales[4];
-    simd::chunk_scales_4(_mm512_cvtepi8_epi32(sc8), scales);
+    const __m512i sc_lanes = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc8, simd::subblock_lanes_bytes()));
     const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
     const __m256 d = _mm256_set1_ps(_cvtsh_ss(blk.d));
     for (int j = 0; j < N; ++j) {
       const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
       __m512i dots[4];
-      for (int p = 0; p < 4; ++p) {
-        const __m512i raw = _mm512_dpbusd_epi32(zero, codes[p], _mm512_loadu_si512(aq + 64 * p));
-        dots[p] = _mm512_mullo_epi32(raw, scales[p]);
-      }
-      acc[j] = q6_accumulate(acc[j], simd::sum_halves_4x16(dots), d, sc16, acts[j], sb);
+      for (int p = 0; p < 4; ++p) dots[p] = _mm512_dpbusd_epi32(zero, codes[p], _mm512_loadu_si512(aq + 64 * p));
+      const __m512i scaled = _mm512_mullo_epi32(simd::sum_subblocks_4x16(dots), sc_lanes);
+      acc[j] = q6_accumulate(acc[j], simd::groups_of_subblocks(scaled), d, sc16, acts[j], sb);
     }
   }
   for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);

@@ -70,6 +70,32 @@ ERNIE_TARGET_AVX512 inline __m256i sum_halves_4x16(const __m512i v[4]) {
   return _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, t));
 }
 
+// Sub-block order: q6 and q2 have a scale per 16 values. For vpdpbusd output
+// of a super-block's four 64-value chunks v[0..3], lanes 4q..4q+3 of v[r]
+// cover 16-value sub-block 4r + q. sum_subblocks_4x16 adds those four lanes
+// with two levels of unpacks, which leaves the 16 sums transposed:
+// sub-block 4r + q in lane 4q + r. Data per sub-block (scales, mins, s16)
+// is put in the same order with subblock_lanes_bytes() as a pshufb or
+// (widened) permute index.
+ERNIE_TARGET_AVX2 inline __m128i subblock_lanes_bytes() {
+  return _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+}
+
+ERNIE_TARGET_AVX512 inline __m512i sum_subblocks_4x16(const __m512i v[4]) {
+  const __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
+  const __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
+  return _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+}
+
+// From 16 per-sub-block values in that transposed order, lane g of the
+// result = sub-block 2g's + sub-block 2g+1's (the 32-value groups, in
+// order). Sub-block 2g sits in lane 8(g % 2) + g / 2, 2g + 1 four lanes on.
+ERNIE_TARGET_AVX512 inline __m256i groups_of_subblocks(__m512i v) {
+  const __m512i pairs = _mm512_add_epi32(v, _mm512_shuffle_i32x4(v, v, _MM_SHUFFLE(3, 3, 3, 1)));
+  const __m512i order = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, pairs));
+}
+
 // q6/q2 have a scale per 16 values. From those 16 scales as int16 lanes,
 // the madd operand for each 32-value group g: sc[2g] in int16 lanes 0-7
 // (the group's first 16 values, in the low 128 bits after maddubs) and
@@ -84,17 +110,6 @@ ERNIE_TARGET_AVX2 inline void group_scales_8(__m256i sc16, __m256i out[8]) {
                                           b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1);
     out[k] = _mm256_shuffle_epi8(first, pick);
     out[4 + k] = _mm256_shuffle_epi8(second, pick);
-  }
-}
-
-// The same for 64-value chunks and vpdpbusd output: int32 lane l of chunk p
-// covers values 64p + 4l .. +3, so it takes sc[4p + l / 4].
-ERNIE_TARGET_AVX512 inline void chunk_scales_4(__m512i sc32, __m512i out[4]) {
-  for (int p = 0; p < 4; ++p) {
-    const int b = 4 * p;
-    const __m512i pick = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1,  //
-                                           b + 2, b + 2, b + 2, b + 2, b + 3, b + 3, b + 3, b + 3);
-    out[p] = _mm512_permutexvar_epi32(pick, sc32);
   }
 }
 
