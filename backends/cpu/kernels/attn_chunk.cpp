@@ -71,13 +71,15 @@ namespace {
 using simd::hsum;
 
 // Both SIMD kernels run the same plan:
-// - scores 8 positions at a time, all heads of the group while those 8 K
-//   rows are in L1; each head's 8 dot products in 8 accumulators and one
-//   transposing reduction;
+// - scores of B heads a few positions at a time (4 on AVX-512, 2 on AVX2),
+//   each K row converted once for the B heads, a transposing reduction per
+//   head (converting K once per head had cost more than the products);
 // - exponentials and their sum per head (softmax_parts_avx2);
 // - values with the weighted sums of B heads over a slice of dims in
 //   registers for the whole chunk (2 accumulators per head), B as large as
-//   the registers allow so each V row is converted as few times as possible.
+//   the registers allow so each V row is converted as few times as possible;
+//   each step of that loop also requests a line of the chunk computed next
+//   (AttnChunk::prefetch), so its reads overlap this chunk's arithmetic.
 
 // Reads every cache line of the chunk's K and V rows once, with loads and
 // nothing else, before any arithmetic: measured on a 4096-position cache
@@ -100,6 +102,26 @@ ERNIE_AVX2 void pull_chunk(const AttnChunk& c) {
   }
   asm volatile("" : : "x"(acc));
 }
+
+// Walks an AttnChunk's prefetch ranges a line per step (one step per inner
+// iteration of the values loop, which has about as many iterations as the
+// ranges have lines); finish() requests what the steps did not reach.
+struct PrefetchCursor {
+  uintptr_t a, b;
+  int64_t left;
+  explicit PrefetchCursor(const AttnChunk& c) : a(c.prefetch[0]), b(c.prefetch[1]), left(c.prefetch_bytes) {}
+  void step() {
+    if (left <= 0) return;
+    _mm_prefetch(reinterpret_cast<const char*>(a), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b), _MM_HINT_T0);
+    a += 64;
+    b += 64;
+    left -= 64;
+  }
+  void finish() {
+    while (left > 0) step();
+  }
+};
 
 // e^x for x <= 0 (scores minus their max): 2^(x log2 e) split into an
 // integer power and a degree-6 polynomial on [-0.35, 0.35]; relative error
@@ -146,21 +168,13 @@ ERNIE_AVX2 void softmax_parts_avx2(float* s, int64_t n, float* m_out, float* l_o
   *l_out = l;
 }
 
-// Lane r of the result = the sum of the 8 lanes of v[r].
-ERNIE_AVX2 inline __m256 sum_lanes_8x8_ps(const __m256 v[8]) {
-  const __m256 a = _mm256_hadd_ps(v[0], v[1]), b = _mm256_hadd_ps(v[2], v[3]);
-  const __m256 c = _mm256_hadd_ps(v[4], v[5]), d = _mm256_hadd_ps(v[6], v[7]);
-  const __m256 e = _mm256_hadd_ps(a, b), f = _mm256_hadd_ps(c, d);
-  return _mm256_add_ps(_mm256_permute2f128_ps(e, f, 0x20), _mm256_permute2f128_ps(e, f, 0x31));
-}
-
-// Runs values(w, o, B) over the group's heads in blocks of at most kMaxB,
-// blocks as even as possible (5 heads: one block; 8 heads with kMaxB 5: 4 + 4).
-template <int kMaxB, typename Values>
-inline void for_head_blocks(int64_t group, Values&& values) {
+// Runs f(g0, B) over the group's heads in blocks of at most kMaxB, blocks
+// as even as possible (5 heads: one block; 8 heads with kMaxB 5: 4 + 4).
+template <int kMaxB, typename F>
+inline void for_head_blocks(int64_t group, F&& f) {
   const int64_t n_blocks = (group + kMaxB - 1) / kMaxB;
   const int64_t per = (group + n_blocks - 1) / n_blocks;
-  for (int64_t g0 = 0; g0 < group; g0 += per) values(g0, std::min(per, group - g0));
+  for (int64_t g0 = 0; g0 < group; g0 += per) f(g0, std::min(per, group - g0));
 }
 
 // ---- AVX2: 8 floats per register, 16 registers ----
@@ -174,43 +188,53 @@ ERNIE_AVX2 inline __m256 load8(const void* base, int64_t at) {
   }
 }
 
-template <bool F16>
-ERNIE_AVX2 void scores_avx2(const AttnChunk& c, float* scores) {
+// Scores of B heads (g0 ..) over the chunk, 2 positions at a time: each K
+// row is converted once for the B heads (2B accumulators + 2 rows + 1 query
+// <= 13 registers).
+template <bool F16, int B>
+ERNIE_AVX2 void scores_avx2(const AttnChunk& c, int64_t g0, float* scores) {
   const int64_t n = c.p1 - c.p0, hd = c.hd;
-  const __m256 scale = _mm256_set1_ps(c.scale);
+  const float* q = c.q + g0 * hd;
+  float* s = scores + g0 * kAttnChunk;
+  const __m128 scale = _mm_set1_ps(c.scale);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  for (; i + 2 <= n; i += 2) {
     const int64_t at = (c.p0 + i) * c.stride;
-    for (int64_t g = 0; g < c.group; ++g) {
-      const float* qg = c.q + g * hd;
-      __m256 acc[8];
-      for (auto& a : acc) a = _mm256_setzero_ps();
-      for (int64_t d = 0; d < hd; d += 8) {
-        const __m256 qv = _mm256_loadu_ps(qg + d);
-        for (int r = 0; r < 8; ++r) acc[r] = _mm256_fmadd_ps(qv, load8<F16>(c.k, at + r * c.stride + d), acc[r]);
+    __m256 acc[B][2];
+    for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 8) {
+      const __m256 k0 = load8<F16>(c.k, at + d), k1 = load8<F16>(c.k, at + c.stride + d);
+      for (int b = 0; b < B; ++b) {
+        const __m256 qv = _mm256_loadu_ps(q + b * hd + d);
+        acc[b][0] = _mm256_fmadd_ps(qv, k0, acc[b][0]);
+        acc[b][1] = _mm256_fmadd_ps(qv, k1, acc[b][1]);
       }
-      _mm256_storeu_ps(scores + g * kAttnChunk + i, _mm256_mul_ps(sum_lanes_8x8_ps(acc), scale));
+    }
+    for (int b = 0; b < B; ++b) {
+      const __m256 h = _mm256_hadd_ps(acc[b][0], acc[b][1]);
+      const __m128 x = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+      _mm_storel_pi(reinterpret_cast<__m64*>(s + b * kAttnChunk + i), _mm_mul_ps(_mm_hadd_ps(x, x), scale));
     }
   }
   for (; i < n; ++i) {
     const int64_t at = (c.p0 + i) * c.stride;
-    for (int64_t g = 0; g < c.group; ++g) {
-      const float* qg = c.q + g * hd;
+    for (int b = 0; b < B; ++b) {
       __m256 acc = _mm256_setzero_ps();
-      for (int64_t d = 0; d < hd; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(qg + d), load8<F16>(c.k, at + d), acc);
-      scores[g * kAttnChunk + i] = hsum(acc) * c.scale;
+      for (int64_t d = 0; d < hd; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + b * hd + d), load8<F16>(c.k, at + d), acc);
+      s[b * kAttnChunk + i] = hsum(acc) * c.scale;
     }
   }
 }
 
 // o[b][d..d+16) for B heads: 2B accumulators + 2 rows + 1 weight <= 13 registers.
 template <bool F16, int B>
-ERNIE_AVX2 void values_avx2(const AttnChunk& c, const float* w, float* o) {
+ERNIE_AVX2 void values_avx2(const AttnChunk& c, const float* w, float* o, PrefetchCursor& next) {
   const int64_t n = c.p1 - c.p0, hd = c.hd;
   for (int64_t d = 0; d < hd; d += 16) {
     __m256 acc[B][2];
     for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; ++i) {
+      next.step();
       const int64_t at = (c.p0 + i) * c.stride + d;
       const __m256 v0 = load8<F16>(c.v, at), v1 = load8<F16>(c.v, at + 8);
       for (int b = 0; b < B; ++b) {
@@ -229,19 +253,29 @@ ERNIE_AVX2 void values_avx2(const AttnChunk& c, const float* w, float* o) {
 template <bool F16>
 ERNIE_AVX2 void chunk_avx2(const AttnChunk& c, float* scores, const AttnPartial& out) {
   pull_chunk<F16>(c);
-  scores_avx2<F16>(c, scores);
+  for_head_blocks<5>(c.group, [&](int64_t g0, int64_t b) {
+    switch (b) {
+      case 1: scores_avx2<F16, 1>(c, g0, scores); break;
+      case 2: scores_avx2<F16, 2>(c, g0, scores); break;
+      case 3: scores_avx2<F16, 3>(c, g0, scores); break;
+      case 4: scores_avx2<F16, 4>(c, g0, scores); break;
+      default: scores_avx2<F16, 5>(c, g0, scores); break;
+    }
+  });
   for (int64_t g = 0; g < c.group; ++g) softmax_parts_avx2(scores + g * kAttnChunk, c.p1 - c.p0, &out.m[g], &out.l[g]);
+  PrefetchCursor next(c);
   for_head_blocks<5>(c.group, [&](int64_t g0, int64_t b) {
     const float* w = scores + g0 * kAttnChunk;
     float* o = out.o + g0 * c.hd;
     switch (b) {
-      case 1: values_avx2<F16, 1>(c, w, o); break;
-      case 2: values_avx2<F16, 2>(c, w, o); break;
-      case 3: values_avx2<F16, 3>(c, w, o); break;
-      case 4: values_avx2<F16, 4>(c, w, o); break;
-      default: values_avx2<F16, 5>(c, w, o); break;
+      case 1: values_avx2<F16, 1>(c, w, o, next); break;
+      case 2: values_avx2<F16, 2>(c, w, o, next); break;
+      case 3: values_avx2<F16, 3>(c, w, o, next); break;
+      case 4: values_avx2<F16, 4>(c, w, o, next); break;
+      default: values_avx2<F16, 5>(c, w, o, next); break;
     }
   });
+  next.finish();
 }
 
 // ---- AVX-512: 16 floats per register, 32 registers ----
@@ -259,45 +293,56 @@ ERNIE_AVX512 inline __m256 fold(__m512 v) {
   return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
-template <bool F16>
-ERNIE_AVX512 void scores_avx512(const AttnChunk& c, float* scores) {
+// Lane r of the result = the sum of the 16 lanes of v[r] (r < 4).
+ERNIE_AVX512 inline __m128 sum_lanes_4x16_ps(const __m512 v[4]) {
+  const __m256 a = _mm256_hadd_ps(fold(v[0]), fold(v[1])), b = _mm256_hadd_ps(fold(v[2]), fold(v[3]));
+  const __m256 h = _mm256_hadd_ps(a, b);  // per 128-bit half: partial sums of v[0..3]
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// Scores of B heads (g0 ..) over the chunk, 4 positions at a time: each K
+// row is converted once for the B heads (4B accumulators + 4 rows + 1 query
+// <= 25 registers). Converting it once per head cost more than the rest.
+template <bool F16, int B>
+ERNIE_AVX512 void scores_avx512(const AttnChunk& c, int64_t g0, float* scores) {
   const int64_t n = c.p1 - c.p0, hd = c.hd;
-  const __m256 scale = _mm256_set1_ps(c.scale);
+  const float* q = c.q + g0 * hd;
+  float* s = scores + g0 * kAttnChunk;
+  const __m128 scale = _mm_set1_ps(c.scale);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  for (; i + 4 <= n; i += 4) {
     const int64_t at = (c.p0 + i) * c.stride;
-    for (int64_t g = 0; g < c.group; ++g) {
-      const float* qg = c.q + g * hd;
-      __m512 acc[8];
-      for (auto& a : acc) a = _mm512_setzero_ps();
-      for (int64_t d = 0; d < hd; d += 16) {
-        const __m512 qv = _mm512_loadu_ps(qg + d);
-        for (int r = 0; r < 8; ++r) acc[r] = _mm512_fmadd_ps(qv, load16<F16>(c.k, at + r * c.stride + d), acc[r]);
+    __m512 acc[B][4];
+    for (auto& a : acc) a[0] = a[1] = a[2] = a[3] = _mm512_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 16) {
+      __m512 k[4];
+      for (int r = 0; r < 4; ++r) k[r] = load16<F16>(c.k, at + r * c.stride + d);
+      for (int b = 0; b < B; ++b) {
+        const __m512 qv = _mm512_loadu_ps(q + b * hd + d);
+        for (int r = 0; r < 4; ++r) acc[b][r] = _mm512_fmadd_ps(qv, k[r], acc[b][r]);
       }
-      __m256 half[8];
-      for (int r = 0; r < 8; ++r) half[r] = fold(acc[r]);
-      _mm256_storeu_ps(scores + g * kAttnChunk + i, _mm256_mul_ps(sum_lanes_8x8_ps(half), scale));
     }
+    for (int b = 0; b < B; ++b) _mm_storeu_ps(s + b * kAttnChunk + i, _mm_mul_ps(sum_lanes_4x16_ps(acc[b]), scale));
   }
   for (; i < n; ++i) {
     const int64_t at = (c.p0 + i) * c.stride;
-    for (int64_t g = 0; g < c.group; ++g) {
-      const float* qg = c.q + g * hd;
+    for (int b = 0; b < B; ++b) {
       __m512 acc = _mm512_setzero_ps();
-      for (int64_t d = 0; d < hd; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), load16<F16>(c.k, at + d), acc);
-      scores[g * kAttnChunk + i] = hsum(acc) * c.scale;
+      for (int64_t d = 0; d < hd; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + b * hd + d), load16<F16>(c.k, at + d), acc);
+      s[b * kAttnChunk + i] = hsum(acc) * c.scale;
     }
   }
 }
 
 // o[b][d..d+32) for B heads: 2B accumulators + 2 rows + 1 weight <= 19 registers.
 template <bool F16, int B>
-ERNIE_AVX512 void values_avx512(const AttnChunk& c, const float* w, float* o) {
+ERNIE_AVX512 void values_avx512(const AttnChunk& c, const float* w, float* o, PrefetchCursor& next) {
   const int64_t n = c.p1 - c.p0, hd = c.hd;
   for (int64_t d = 0; d < hd; d += 32) {
     __m512 acc[B][2];
     for (auto& a : acc) a[0] = a[1] = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; ++i) {
+      next.step();
       const int64_t at = (c.p0 + i) * c.stride + d;
       const __m512 v0 = load16<F16>(c.v, at), v1 = load16<F16>(c.v, at + 16);
       for (int b = 0; b < B; ++b) {
@@ -316,22 +361,32 @@ ERNIE_AVX512 void values_avx512(const AttnChunk& c, const float* w, float* o) {
 template <bool F16>
 ERNIE_AVX512 void chunk_avx512(const AttnChunk& c, float* scores, const AttnPartial& out) {
   pull_chunk<F16>(c);
-  scores_avx512<F16>(c, scores);
+  for_head_blocks<5>(c.group, [&](int64_t g0, int64_t b) {
+    switch (b) {
+      case 1: scores_avx512<F16, 1>(c, g0, scores); break;
+      case 2: scores_avx512<F16, 2>(c, g0, scores); break;
+      case 3: scores_avx512<F16, 3>(c, g0, scores); break;
+      case 4: scores_avx512<F16, 4>(c, g0, scores); break;
+      default: scores_avx512<F16, 5>(c, g0, scores); break;
+    }
+  });
   for (int64_t g = 0; g < c.group; ++g) softmax_parts_avx2(scores + g * kAttnChunk, c.p1 - c.p0, &out.m[g], &out.l[g]);
+  PrefetchCursor next(c);
   for_head_blocks<8>(c.group, [&](int64_t g0, int64_t b) {
     const float* w = scores + g0 * kAttnChunk;
     float* o = out.o + g0 * c.hd;
     switch (b) {
-      case 1: values_avx512<F16, 1>(c, w, o); break;
-      case 2: values_avx512<F16, 2>(c, w, o); break;
-      case 3: values_avx512<F16, 3>(c, w, o); break;
-      case 4: values_avx512<F16, 4>(c, w, o); break;
-      case 5: values_avx512<F16, 5>(c, w, o); break;
-      case 6: values_avx512<F16, 6>(c, w, o); break;
-      case 7: values_avx512<F16, 7>(c, w, o); break;
-      default: values_avx512<F16, 8>(c, w, o); break;
+      case 1: values_avx512<F16, 1>(c, w, o, next); break;
+      case 2: values_avx512<F16, 2>(c, w, o, next); break;
+      case 3: values_avx512<F16, 3>(c, w, o, next); break;
+      case 4: values_avx512<F16, 4>(c, w, o, next); break;
+      case 5: values_avx512<F16, 5>(c, w, o, next); break;
+      case 6: values_avx512<F16, 6>(c, w, o, next); break;
+      case 7: values_avx512<F16, 7>(c, w, o, next); break;
+      default: values_avx512<F16, 8>(c, w, o, next); break;
     }
   });
+  next.finish();
 }
 
 }  // namespace

@@ -27,6 +27,11 @@ struct AttnChunk {
   int64_t stride = 0, hd = 0, group = 0;
   int64_t p0 = 0, p1 = 0;
   float scale = 1.0f;        // applied to q . k
+  // Optional: two byte ranges (the rows of the chunk computed next) that the
+  // kernel requests into the cache a line at a time while it computes, so
+  // their reads overlap this chunk's arithmetic. Never read, so any address.
+  uintptr_t prefetch[2] = {0, 0};
+  int64_t prefetch_bytes = 0;  // of each range
 };
 
 // Per query head g: m[g] = max score, l[g] = sum of exp(score - m[g]),

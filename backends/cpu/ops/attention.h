@@ -26,9 +26,11 @@ struct KvLayer {
 // using kv head h / (n_heads / n_kv_heads). The query heads that share a kv
 // head are computed together, so a cached row is read once for all of them,
 // over chunks of positions (kernels/attn_chunk.h) whose partial softmaxes
-// are merged in order. With many queries (prefill) each task takes one token
+// are merged in order. With many tokens (prefill) each task takes one token
 // and kv head; with few (decode) the chunks themselves are spread over the
-// threads, so long contexts use every core. Both give the same bits.
+// threads, so long contexts use every core: each thread a run of chunks
+// with whole cached rows (all kv heads), the next chunk's rows requested
+// while one computes. Every way gives the same bits.
 // `scratch` holds attention_scratch_floats.
 void attention(const float* q, const KvLayer& cache, int64_t pos0, int64_t n_tokens, const AttentionShape& shape,
                float* out, ThreadPool& pool, float* scratch);
