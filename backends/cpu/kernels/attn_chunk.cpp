@@ -290,7 +290,7 @@ ERNIE_AVX512 inline __m512 load16(const void* base, int64_t at) {
 }
 
 ERNIE_AVX512 inline __m256 fold(__m512 v) {
-  return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  return _mm256_add_ps(_mm512_castps512_ps256(v), simd::upper_half(v));
 }
 
 // Lane r of the result = the sum of the 16 lanes of v[r] (r < 4).

@@ -64,6 +64,23 @@ ERNIE_TARGET_AVX2 inline __m128i q4_scale_min_bytes(const uint8_t* scales) {
   return _mm_or_si128(lows, highs);
 }
 
+// The same for two consecutive super-blocks: block a's 16 bytes in the low
+// 128 bits, block b's in the high (every step works within 128-bit lanes).
+ERNIE_TARGET_AVX512 inline __m256i q4_scale_min_bytes2(const uint8_t* a, const uint8_t* b) {
+  const __m256i x = _mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i lows = _mm256_unpacklo_epi64(_mm256_and_si256(x, low4), _mm256_and_si256(_mm256_srli_epi16(x, 4), low4));
+  const __m256i src = _mm256_shuffle_epi8(x, _mm256_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 8, -1, 9, -1, 10, -1, 11, -1,  //
+                                                              8, -1, 9, -1, 10, -1, 11, -1, 8, -1, 9, -1, 10, -1, 11, -1));
+  const __m256i nib = _mm256_and_si256(_mm256_or_si256(src, _mm256_slli_epi16(src, 4)), low4);
+  const __m256i pick = _mm256_setr_epi8(3, 3, 3, 3, 3, 3, 3, 3, 12, 12, 12, 12, 12, 12, 12, 12,  //
+                                        3, 3, 3, 3, 3, 3, 3, 3, 12, 12, 12, 12, 12, 12, 12, 12);
+  const __m256i highs = _mm256_sllv_epi64(_mm256_and_si256(nib, pick), _mm256_set_epi64x(2, 4, 2, 4));
+  return _mm256_or_si256(lows, highs);
+}
+
 // Per-super-block weights, shared by every activation row.
 struct Q4Scales {
   __m256 dsc;   // d * sc[s]
@@ -138,14 +155,70 @@ void q4_dot_avx2(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, 
 // 64 values per 512-bit step: the 32 bytes qs[32p..] go to both halves, the
 // upper half shifted right by 4, so the vector holds sub-blocks 2p and 2p+1
 // in order. vpdpbusd sums 4 products (u8 x s8) into int32 without saturation.
+//
+// Super-blocks go in pairs: the scales, the 64 -> 8 lane reductions and the
+// float products of two blocks share 512-bit registers (16 lanes: block a's
+// 8 groups, then block b's), which saves about a fifth of the loop's
+// instructions. The accumulator still takes block a's terms, then block
+// b's, in q4_accumulate's order, so the bits are the single-block loop's.
 template <int N>
 ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* acts, int64_t nsb, float* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i half_shift = _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4);
   const __m512i zero = _mm512_setzero_si512();
+  // Lane 4q + r of the folded sums (q < 4): r = 0, 1: block a's groups q and
+  // 4 + q; r = 2, 3: block b's. In group order:
+  const __m512i group_order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i d_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
+  const __m512i dmin_lanes = _mm512_setr_epi32(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3);
   __m256 acc[N];
   for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
-  for (int64_t sb = 0; sb < nsb; ++sb) {
+  int64_t sb = 0;
+  for (; sb + 2 <= nsb; sb += 2) {
+    const BlockQ4& ba = wb[sb];
+    const BlockQ4& bb = wb[sb + 1];
+    simd::prefetch_ahead<2 * sizeof(BlockQ4)>(&ba);
+    __m512i codes[8];  // [4 * block + p]
+    for (int p = 0; p < 8; ++p) {
+      const BlockQ4& blk = p < 4 ? ba : bb;
+      const __m512i raw =
+          _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * (p % 4))));
+      codes[p] = _mm512_and_si512(_mm512_srlv_epi64(raw, half_shift), low4);
+    }
+    const __m256i sm = q4_scale_min_bytes2(ba.scales, bb.scales);  // [sc_a m_a | sc_b m_b]
+    uint32_t dd_a, dd_b;
+    std::memcpy(&dd_a, &ba.d, 4);
+    std::memcpy(&dd_b, &bb.d, 4);
+    const __m512 dd = _mm512_castps128_ps512(
+        _mm_cvtph_ps(_mm_insert_epi32(_mm_cvtsi32_si128(static_cast<int>(dd_a)), static_cast<int>(dd_b), 1)));
+    const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_castsi256_si128(_mm256_permute4x64_epi64(sm, 0x08))));
+    const __m512 dsc = _mm512_mul_ps(_mm512_permutexvar_ps(d_lanes, dd), sc);
+    const __m512 dmin = _mm512_permutexvar_ps(dmin_lanes, dd);
+    const __m512i m16 = _mm512_cvtepu8_epi16(_mm256_unpackhi_epi8(sm, sm));
+    for (int j = 0; j < N; ++j) {
+      const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
+      __m512i y[4];  // y[h]: chunks 2h, 2h + 1 with quarters folded (blocks a: h < 2, b: h >= 2)
+      for (int h = 0; h < 4; ++h) {
+        const __m512i v0 = _mm512_dpbusd_epi32(zero, codes[2 * h], _mm512_loadu_si512(aq + 128 * h));
+        const __m512i v1 = _mm512_dpbusd_epi32(zero, codes[2 * h + 1], _mm512_loadu_si512(aq + 128 * h + 64));
+        y[h] = _mm512_add_epi32(_mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                _mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(3, 1, 3, 1)));
+      }
+      const __m512i za = _mm512_add_epi32(_mm512_unpacklo_epi32(y[0], y[1]), _mm512_unpackhi_epi32(y[0], y[1]));
+      const __m512i zb = _mm512_add_epi32(_mm512_unpacklo_epi32(y[2], y[3]), _mm512_unpackhi_epi32(y[2], y[3]));
+      const __m512i t = _mm512_add_epi32(_mm512_unpacklo_epi64(za, zb), _mm512_unpackhi_epi64(za, zb));
+      const __m512 isum = _mm512_cvtepi32_ps(_mm512_permutexvar_epi32(group_order, t));
+      const __m512 da = _mm512_loadu_ps(acts[j].d + sb * 8);
+      const __m512i s16 = _mm512_loadu_si512(acts[j].s16 + sb * 16);
+      const __m512 mins = _mm512_cvtepi32_ps(_mm512_madd_epi16(s16, m16));
+      const __m512 f = _mm512_mul_ps(dsc, da), g = _mm512_mul_ps(dmin, da);
+      acc[j] = _mm256_fmadd_ps(_mm512_castps512_ps256(isum), _mm512_castps512_ps256(f), acc[j]);
+      acc[j] = _mm256_fnmadd_ps(_mm512_castps512_ps256(mins), _mm512_castps512_ps256(g), acc[j]);
+      acc[j] = _mm256_fmadd_ps(simd::upper_half(isum), simd::upper_half(f), acc[j]);
+      acc[j] = _mm256_fnmadd_ps(simd::upper_half(mins), simd::upper_half(g), acc[j]);
+    }
+  }
+  for (; sb < nsb; ++sb) {
     const BlockQ4& blk = wb[sb];
     simd::prefetch_ahead<sizeof(BlockQ4)>(&blk);
     __m512i codes[4];

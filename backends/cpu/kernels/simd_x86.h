@@ -38,10 +38,12 @@ ERNIE_TARGET_AVX2 inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-ERNIE_TARGET_AVX512 inline float hsum(__m512 v) {
-  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-  return hsum(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
+// Lanes 8-15 of v.
+ERNIE_TARGET_AVX512 inline __m256 upper_half(__m512 v) {
+  return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
 }
+
+ERNIE_TARGET_AVX512 inline float hsum(__m512 v) { return hsum(_mm256_add_ps(_mm512_castps512_ps256(v), upper_half(v))); }
 
 // Lane j of the result = the sum of the 8 lanes of v[j] (a transposing
 // reduction: one vector of per-sub-block sums instead of eight).
