@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "backends/cpu/kernels/simd_x86.h"
 #include "format/dtype.h"
@@ -168,13 +169,23 @@ ERNIE_AVX2 void softmax_parts_avx2(float* s, int64_t n, float* m_out, float* l_o
   *l_out = l;
 }
 
+// f(g0, std::integral_constant<int, b>) for a block size b in [1, kMaxB].
+template <int kMaxB, int B = 1, typename F>
+inline void call_with_block(int64_t b, int64_t g0, F& f) {
+  if constexpr (B < kMaxB) {
+    if (b != B) return call_with_block<kMaxB, B + 1>(b, g0, f);
+  }
+  f(g0, std::integral_constant<int, B>{});
+}
+
 // Runs f(g0, B) over the group's heads in blocks of at most kMaxB, blocks
-// as even as possible (5 heads: one block; 8 heads with kMaxB 5: 4 + 4).
+// as even as possible (5 heads: one block; 8 heads with kMaxB 5: 4 + 4); B
+// is a compile-time constant, so f instantiates its kernel per block size.
 template <int kMaxB, typename F>
 inline void for_head_blocks(int64_t group, F&& f) {
   const int64_t n_blocks = (group + kMaxB - 1) / kMaxB;
   const int64_t per = (group + n_blocks - 1) / n_blocks;
-  for (int64_t g0 = 0; g0 < group; g0 += per) f(g0, std::min(per, group - g0));
+  for (int64_t g0 = 0; g0 < group; g0 += per) call_with_block<kMaxB>(std::min(per, group - g0), g0, f);
 }
 
 // ---- AVX2: 8 floats per register, 16 registers ----
@@ -253,27 +264,15 @@ ERNIE_AVX2 void values_avx2(const AttnChunk& c, const float* w, float* o, Prefet
 template <bool F16>
 ERNIE_AVX2 void chunk_avx2(const AttnChunk& c, float* scores, const AttnPartial& out) {
   pull_chunk<F16>(c);
-  for_head_blocks<5>(c.group, [&](int64_t g0, int64_t b) {
-    switch (b) {
-      case 1: scores_avx2<F16, 1>(c, g0, scores); break;
-      case 2: scores_avx2<F16, 2>(c, g0, scores); break;
-      case 3: scores_avx2<F16, 3>(c, g0, scores); break;
-      case 4: scores_avx2<F16, 4>(c, g0, scores); break;
-      default: scores_avx2<F16, 5>(c, g0, scores); break;
-    }
+  for_head_blocks<5>(c.group, [&](int64_t g0, auto b) {
+    scores_avx2<F16, decltype(b)::value>(c, g0, scores);
   });
   for (int64_t g = 0; g < c.group; ++g) softmax_parts_avx2(scores + g * kAttnChunk, c.p1 - c.p0, &out.m[g], &out.l[g]);
   PrefetchCursor next(c);
-  for_head_blocks<5>(c.group, [&](int64_t g0, int64_t b) {
+  for_head_blocks<5>(c.group, [&](int64_t g0, auto b) {
     const float* w = scores + g0 * kAttnChunk;
     float* o = out.o + g0 * c.hd;
-    switch (b) {
-      case 1: values_avx2<F16, 1>(c, w, o, next); break;
-      case 2: values_avx2<F16, 2>(c, w, o, next); break;
-      case 3: values_avx2<F16, 3>(c, w, o, next); break;
-      case 4: values_avx2<F16, 4>(c, w, o, next); break;
-      default: values_avx2<F16, 5>(c, w, o, next); break;
-    }
+    values_avx2<F16, decltype(b)::value>(c, w, o, next);
   });
   next.finish();
 }
@@ -361,30 +360,15 @@ ERNIE_AVX512 void values_avx512(const AttnChunk& c, const float* w, float* o, Pr
 template <bool F16>
 ERNIE_AVX512 void chunk_avx512(const AttnChunk& c, float* scores, const AttnPartial& out) {
   pull_chunk<F16>(c);
-  for_head_blocks<5>(c.group, [&](int64_t g0, int64_t b) {
-    switch (b) {
-      case 1: scores_avx512<F16, 1>(c, g0, scores); break;
-      case 2: scores_avx512<F16, 2>(c, g0, scores); break;
-      case 3: scores_avx512<F16, 3>(c, g0, scores); break;
-      case 4: scores_avx512<F16, 4>(c, g0, scores); break;
-      default: scores_avx512<F16, 5>(c, g0, scores); break;
-    }
+  for_head_blocks<5>(c.group, [&](int64_t g0, auto b) {
+    scores_avx512<F16, decltype(b)::value>(c, g0, scores);
   });
   for (int64_t g = 0; g < c.group; ++g) softmax_parts_avx2(scores + g * kAttnChunk, c.p1 - c.p0, &out.m[g], &out.l[g]);
   PrefetchCursor next(c);
-  for_head_blocks<8>(c.group, [&](int64_t g0, int64_t b) {
+  for_head_blocks<8>(c.group, [&](int64_t g0, auto b) {
     const float* w = scores + g0 * kAttnChunk;
     float* o = out.o + g0 * c.hd;
-    switch (b) {
-      case 1: values_avx512<F16, 1>(c, w, o, next); break;
-      case 2: values_avx512<F16, 2>(c, w, o, next); break;
-      case 3: values_avx512<F16, 3>(c, w, o, next); break;
-      case 4: values_avx512<F16, 4>(c, w, o, next); break;
-      case 5: values_avx512<F16, 5>(c, w, o, next); break;
-      case 6: values_avx512<F16, 6>(c, w, o, next); break;
-      case 7: values_avx512<F16, 7>(c, w, o, next); break;
-      default: values_avx512<F16, 8>(c, w, o, next); break;
-    }
+    values_avx512<F16, decltype(b)::value>(c, w, o, next);
   });
   next.finish();
 }

@@ -51,34 +51,33 @@ namespace {
 // decode loop's instructions. Bytes 0-7 of `scales`: low nibble = sc & 15,
 // high nibble = m & 15; nibble s of bytes 8-11: bits 0-1 = sc >> 4, bits
 // 2-3 = m >> 4. The load's last 4 bytes are codes of the same block, unused.
-ERNIE_TARGET_AVX2 inline __m128i q4_scale_min_bytes(const uint8_t* scales) {
-  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales));
-  const __m128i low4 = _mm_set1_epi8(0x0F);
-  const __m128i lows = _mm_unpacklo_epi64(_mm_and_si128(x, low4), _mm_and_si128(_mm_srli_epi16(x, 4), low4));
-  // Byte 8 + w to int16 lane w, twice; (b | b << 4) & 0x0F0F then puts its
-  // low nibble in the lane's low byte and its high nibble in the high byte.
-  const __m128i src = _mm_shuffle_epi8(x, _mm_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 8, -1, 9, -1, 10, -1, 11, -1));
-  const __m128i nib = _mm_and_si128(_mm_or_si128(src, _mm_slli_epi16(src, 4)), low4);
-  const __m128i pick = _mm_setr_epi8(3, 3, 3, 3, 3, 3, 3, 3, 12, 12, 12, 12, 12, 12, 12, 12);
-  const __m128i highs = _mm_sllv_epi64(_mm_and_si128(nib, pick), _mm_set_epi64x(2, 4));  // both land on bits 4-5
-  return _mm_or_si128(lows, highs);
-}
-
-// The same for two consecutive super-blocks: block a's 16 bytes in the low
-// 128 bits, block b's in the high (every step works within 128-bit lanes).
-ERNIE_TARGET_AVX512 inline __m256i q4_scale_min_bytes2(const uint8_t* a, const uint8_t* b) {
-  const __m256i x = _mm256_inserti128_si256(
-      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a))),
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
+// Every step works within 128-bit lanes, so x may hold one block's 16 bytes
+// (low lane) or two consecutive blocks' (a low, b high).
+ERNIE_TARGET_AVX2 inline __m256i q4_scale_min_lanes(__m256i x) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i lows = _mm256_unpacklo_epi64(_mm256_and_si256(x, low4), _mm256_and_si256(_mm256_srli_epi16(x, 4), low4));
+  // Byte 8 + w to int16 lane w, twice; (b | b << 4) & 0x0F0F then puts its
+  // low nibble in the lane's low byte and its high nibble in the high byte.
   const __m256i src = _mm256_shuffle_epi8(x, _mm256_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 8, -1, 9, -1, 10, -1, 11, -1,  //
                                                               8, -1, 9, -1, 10, -1, 11, -1, 8, -1, 9, -1, 10, -1, 11, -1));
   const __m256i nib = _mm256_and_si256(_mm256_or_si256(src, _mm256_slli_epi16(src, 4)), low4);
   const __m256i pick = _mm256_setr_epi8(3, 3, 3, 3, 3, 3, 3, 3, 12, 12, 12, 12, 12, 12, 12, 12,  //
                                         3, 3, 3, 3, 3, 3, 3, 3, 12, 12, 12, 12, 12, 12, 12, 12);
+  // Both land on bits 4-5.
   const __m256i highs = _mm256_sllv_epi64(_mm256_and_si256(nib, pick), _mm256_set_epi64x(2, 4, 2, 4));
   return _mm256_or_si256(lows, highs);
+}
+
+ERNIE_TARGET_AVX2 inline __m128i q4_scale_min_bytes(const uint8_t* scales) {
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales));
+  return _mm256_castsi256_si128(q4_scale_min_lanes(_mm256_castsi128_si256(x)));
+}
+
+ERNIE_TARGET_AVX2 inline __m256i q4_scale_min_bytes2(const uint8_t* a, const uint8_t* b) {
+  const __m256i x = _mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
+  return q4_scale_min_lanes(x);
 }
 
 // Per-super-block weights, shared by every activation row.
