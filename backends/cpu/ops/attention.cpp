@@ -153,16 +153,16 @@ void attention(const float* q, const KvLayer& cache, int64_t pos0, int64_t n_tok
       const int64_t n = chunks_of(t * s.n_kv_heads);
       const int64_t c0 = n * run_index / n_runs, c1 = n * (run_index + 1) / n_runs;
       for (int64_t c = c0; c < c1; ++c) {
-        const int64_t next_p0 = (c + 1) * cpu::kAttnChunk;
-        const int64_t next_bytes =
-            c + 1 < c1 ? (std::min(pos0 + t + 1, next_p0 + cpu::kAttnChunk) - next_p0) * row_bytes : 0;
+        // The next chunk's rows (when this run has one), shared out by kv head.
+        const cpu::AttnChunk next = chunk_of(t * s.n_kv_heads, c + 1);
+        const int64_t next_bytes = c + 1 < c1 ? (next.p1 - next.p0) * row_bytes : 0;
         const int64_t share = (next_bytes / s.n_kv_heads + 63) / 64 * 64;
         for (int64_t h = 0; h < s.n_kv_heads; ++h) {
           const int64_t query = t * s.n_kv_heads + h;
           cpu::AttnChunk a = chunk_of(query, c);
           if (next_bytes > 0) {
-            a.prefetch[0] = reinterpret_cast<uintptr_t>(cache.k) + next_p0 * row_bytes + h * share;
-            a.prefetch[1] = reinterpret_cast<uintptr_t>(cache.v) + next_p0 * row_bytes + h * share;
+            a.prefetch[0] = reinterpret_cast<uintptr_t>(cache.k) + next.p0 * row_bytes + h * share;
+            a.prefetch[1] = reinterpret_cast<uintptr_t>(cache.v) + next.p0 * row_bytes + h * share;
             a.prefetch_bytes = std::min(share, next_bytes - h * share);
           }
           run(query, c, thread, a);
