@@ -115,11 +115,10 @@ ERNIE_TARGET_AVX2 inline __m256 q4_accumulate(__m256 acc, __m256i isum, const Q4
 }  // namespace
 
 // Codes are 0..15 and |a| <= 127, so a maddubs pair is at most
-// 2 * 15 * 127 = 3810: no int16 saturation. madd with ones widens to int32.
+// 2 * 15 * 127 = 3810: no int16 saturation (simd::sum_i16_lanes_8x16 adds them).
 template <int N>
 ERNIE_TARGET_AVX2 static void q4_avx2(const BlockQ4* wb, const ActRowA8* acts, int64_t nsb, float* out) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
-  const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[N];
   for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
@@ -137,9 +136,9 @@ ERNIE_TARGET_AVX2 static void q4_avx2(const BlockQ4* wb, const ActRowA8* acts, i
       __m256i dots[8];
       for (int k = 0; k < 8; ++k) {
         const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq + 32 * k));
-        dots[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(codes[k], av), ones);
+        dots[k] = _mm256_maddubs_epi16(codes[k], av);
       }
-      acc[j] = q4_accumulate(acc[j], simd::sum_lanes_8x8(dots), s, acts[j], sb);
+      acc[j] = q4_accumulate(acc[j], simd::sum_i16_lanes_8x16(dots), s, acts[j], sb);
     }
   }
   for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);

@@ -65,8 +65,9 @@ ERNIE_TARGET_AVX2 inline __m256 q6_accumulate(__m256 acc, __m256i isum, __m256 d
 }  // namespace
 
 // Codes are 0..63 and |a| <= 127, so a maddubs pair is at most
-// 2 * 63 * 127 = 16002 < 32767 (no int16 saturation); madd with the
-// sub-block scales (|sc| <= 128) gives at most 2 * 16002 * 128 per int32.
+// 2 * 63 * 127 = 16002 and two of them 32004 < 32767 (no int16 saturation
+// in simd::scaled_group_sums' hadd); madd with the sub-block scales
+// (|sc| <= 128) gives at most 2 * 32004 * 128 per int32.
 template <int N>
 ERNIE_TARGET_AVX2 static void q6_avx2(const BlockQ6* wb, const ActRowA8* acts, int64_t nsb, float* out) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
@@ -91,17 +92,17 @@ ERNIE_TARGET_AVX2 static void q6_avx2(const BlockQ6* wb, const ActRowA8* acts, i
       c[3] = _mm256_or_si256(c[3], _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
     }
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)));
-    __m256i scales[8];
-    simd::group_scales_8(sc16, scales);
+    __m256i scales[4];
+    simd::pair_scales_4(sc16, scales);
     const __m256 d = _mm256_set1_ps(_cvtsh_ss(blk.d));
     for (int j = 0; j < N; ++j) {
       const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
       __m256i dots[8];
       for (int g = 0; g < 8; ++g) {
         const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq + 32 * g));
-        dots[g] = _mm256_madd_epi16(_mm256_maddubs_epi16(codes[g], av), scales[g]);
+        dots[g] = _mm256_maddubs_epi16(codes[g], av);
       }
-      acc[j] = q6_accumulate(acc[j], simd::sum_lanes_8x8(dots), d, sc16, acts[j], sb);
+      acc[j] = q6_accumulate(acc[j], simd::scaled_group_sums(dots, scales), d, sc16, acts[j], sb);
     }
   }
   for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);

@@ -45,16 +45,56 @@ ERNIE_TARGET_AVX512 inline __m256 upper_half(__m512 v) {
 
 ERNIE_TARGET_AVX512 inline float hsum(__m512 v) { return hsum(_mm256_add_ps(_mm512_castps512_ps256(v), upper_half(v))); }
 
-// Lane j of the result = the sum of the 8 lanes of v[j] (a transposing
-// reduction: one vector of per-sub-block sums instead of eight).
-ERNIE_TARGET_AVX2 inline __m256i sum_lanes_8x8(const __m256i v[8]) {
-  const __m256i a = _mm256_hadd_epi32(v[0], v[1]);
-  const __m256i b = _mm256_hadd_epi32(v[2], v[3]);
-  const __m256i c = _mm256_hadd_epi32(v[4], v[5]);
-  const __m256i d = _mm256_hadd_epi32(v[6], v[7]);
-  const __m256i e = _mm256_hadd_epi32(a, b);  // per 128-bit half: v0..v3 partial sums
-  const __m256i f = _mm256_hadd_epi32(c, d);  // v4..v7
-  return _mm256_add_epi32(_mm256_permute2x128_si256(e, f, 0x20), _mm256_permute2x128_si256(e, f, 0x31));
+// The AVX2 row kernels' reduction of a super-block: v[g] is the maddubs
+// output of 32-value group g (int16 lanes 0-7: its first 16 values, lanes
+// 8-15: the other 16), and the result's int32 lane g is that group's sum.
+// hadd in int16 first, two groups per vector, halves the widening madd and
+// int32 hadd that follow: 23 uops for q4 and 25 + 4 pshufb for q6/q2's
+// scales, where 8 madd then 6 int32 hadd took 29 + 8 (docs/kernels.md).
+
+// Lane k = the sum of v[k]'s 16 lanes, for |lane| <= 3810 (4-bit codes
+// times int8): two int16 hadd rounds (sums of 4 lanes <= 15240) before
+// widening.
+ERNIE_TARGET_AVX2 inline __m256i sum_i16_lanes_8x16(const __m256i v[8]) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i h01 = _mm256_hadd_epi16(v[0], v[1]);
+  const __m256i h23 = _mm256_hadd_epi16(v[2], v[3]);
+  const __m256i h45 = _mm256_hadd_epi16(v[4], v[5]);
+  const __m256i h67 = _mm256_hadd_epi16(v[6], v[7]);
+  // Per 128-bit half: lanes 2k, 2k + 1 hold v[k]'s partial sums (k < 4, then k >= 4).
+  const __m256i lo = _mm256_madd_epi16(_mm256_hadd_epi16(h01, h23), ones);
+  const __m256i hi = _mm256_madd_epi16(_mm256_hadd_epi16(h45, h67), ones);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+// For a scale per 16 values (q6, q2): from the 16 scales as int16 lanes,
+// the madd operand of groups 2q and 2q + 1 after their int16 hadd (which
+// puts group 2q's pair sums before group 2q + 1's in each 128-bit half):
+// low half sc[4q] x4, sc[4q+2] x4; high half sc[4q+1] x4, sc[4q+3] x4.
+ERNIE_TARGET_AVX2 inline void pair_scales_4(__m256i sc16, __m256i out[4]) {
+  const __m256i first = _mm256_permute4x64_epi64(sc16, 0x44);   // sc[0..7] in both halves
+  const __m256i second = _mm256_permute4x64_epi64(sc16, 0xEE);  // sc[8..15] in both halves
+  for (int q = 0; q < 2; ++q) {
+    const char a0 = static_cast<char>(8 * q), a1 = static_cast<char>(8 * q + 1);      // bytes of sc[4q]
+    const char b0 = static_cast<char>(8 * q + 4), b1 = static_cast<char>(8 * q + 5);  // sc[4q+2]
+    const char c0 = static_cast<char>(8 * q + 2), c1 = static_cast<char>(8 * q + 3);  // sc[4q+1]
+    const char e0 = static_cast<char>(8 * q + 6), e1 = static_cast<char>(8 * q + 7);  // sc[4q+3]
+    const __m256i pick = _mm256_setr_epi8(a0, a1, a0, a1, a0, a1, a0, a1, b0, b1, b0, b1, b0, b1, b0, b1,  //
+                                          c0, c1, c0, c1, c0, c1, c0, c1, e0, e1, e0, e1, e0, e1, e0, e1);
+    out[q] = _mm256_shuffle_epi8(first, pick);
+    out[2 + q] = _mm256_shuffle_epi8(second, pick);
+  }
+}
+
+// Lane g = sc[2g] * (sum of v[g]'s lanes 0-7) + sc[2g+1] * (lanes 8-15),
+// for |lane| <= 16383 (two fit an int16 hadd) and `scales` from
+// pair_scales_4.
+ERNIE_TARGET_AVX2 inline __m256i scaled_group_sums(const __m256i v[8], const __m256i scales[4]) {
+  __m256i m[4];  // per half: group 2q's two scaled partial sums, then group 2q + 1's
+  for (int q = 0; q < 4; ++q) m[q] = _mm256_madd_epi16(_mm256_hadd_epi16(v[2 * q], v[2 * q + 1]), scales[q]);
+  const __m256i lo = _mm256_hadd_epi32(m[0], m[1]);  // per half: groups 0..3
+  const __m256i hi = _mm256_hadd_epi32(m[2], m[3]);  // groups 4..7
+  return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
 }
 
 // Lane 2p + h of the result = the sum of lanes 8h..8h+7 of v[p] (p < 4,
@@ -96,23 +136,6 @@ ERNIE_TARGET_AVX512 inline __m256i groups_of_subblocks(__m512i v) {
   const __m512i pairs = _mm512_add_epi32(v, _mm512_shuffle_i32x4(v, v, _MM_SHUFFLE(3, 3, 3, 1)));
   const __m512i order = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 0, 0, 0, 0, 0, 0, 0, 0);
   return _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, pairs));
-}
-
-// q6/q2 have a scale per 16 values. From those 16 scales as int16 lanes,
-// the madd operand for each 32-value group g: sc[2g] in int16 lanes 0-7
-// (the group's first 16 values, in the low 128 bits after maddubs) and
-// sc[2g+1] in lanes 8-15.
-ERNIE_TARGET_AVX2 inline void group_scales_8(__m256i sc16, __m256i out[8]) {
-  const __m256i first = _mm256_permute4x64_epi64(sc16, 0x44);   // sc[0..7] in both halves
-  const __m256i second = _mm256_permute4x64_epi64(sc16, 0xEE);  // sc[8..15] in both halves
-  for (int k = 0; k < 4; ++k) {
-    const char a0 = static_cast<char>(4 * k), a1 = static_cast<char>(4 * k + 1);
-    const char b0 = static_cast<char>(4 * k + 2), b1 = static_cast<char>(4 * k + 3);
-    const __m256i pick = _mm256_setr_epi8(a0, a1, a0, a1, a0, a1, a0, a1, a0, a1, a0, a1, a0, a1, a0, a1,  //
-                                          b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1, b0, b1);
-    out[k] = _mm256_shuffle_epi8(first, pick);
-    out[4 + k] = _mm256_shuffle_epi8(second, pick);
-  }
 }
 
 // Weights are read once per token, and a kernel that also computes gets them
