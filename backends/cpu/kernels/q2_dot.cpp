@@ -79,8 +79,9 @@ ERNIE_TARGET_AVX2 inline __m256 q2_accumulate(__m256 acc, __m256i isum, const Q2
 }  // namespace
 
 // Codes are 0..3 and |a| <= 127: a maddubs pair is at most 2 * 3 * 127 = 762
-// and two of them 1524 (no int16 saturation in simd::scaled_group_sums'
-// hadd); madd with the scales (<= 15) at most 2 * 1524 * 15.
+// and a sub-block's 8 of them 6096 (no int16 saturation in
+// simd::scaled_group_sums_narrow); madd with the scales (<= 15) at most
+// 2 * 6096 * 15.
 template <int N>
 ERNIE_TARGET_AVX2 static void q2_avx2(const BlockQ2* wb, const ActRowA8* acts, int64_t nsb, float* out) {
   const __m256i low2 = _mm256_set1_epi8(0x03);
@@ -98,8 +99,6 @@ ERNIE_TARGET_AVX2 static void q2_avx2(const BlockQ2* wb, const ActRowA8* acts, i
       codes[4 * h + 3] = _mm256_and_si256(_mm256_srli_epi16(qs, 6), low2);
     }
     const Q2Scales s = q2_scales(blk);
-    __m256i scales[4];
-    simd::pair_scales_4(s.sc16, scales);
     for (int j = 0; j < N; ++j) {
       const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
       __m256i dots[8];
@@ -107,7 +106,7 @@ ERNIE_TARGET_AVX2 static void q2_avx2(const BlockQ2* wb, const ActRowA8* acts, i
         const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq + 32 * g));
         dots[g] = _mm256_maddubs_epi16(codes[g], av);
       }
-      acc[j] = q2_accumulate(acc[j], simd::scaled_group_sums(dots, scales), s, acts[j], sb);
+      acc[j] = q2_accumulate(acc[j], simd::scaled_group_sums_narrow(dots, s.sc16), s, acts[j], sb);
     }
   }
   for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);

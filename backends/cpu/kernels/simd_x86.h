@@ -49,7 +49,7 @@ ERNIE_TARGET_AVX512 inline float hsum(__m512 v) { return hsum(_mm256_add_ps(_mm5
 // output of 32-value group g (int16 lanes 0-7: its first 16 values, lanes
 // 8-15: the other 16), and the result's int32 lane g is that group's sum.
 // hadd in int16 first, two groups per vector, halves the widening madd and
-// int32 hadd that follow: 23 uops for q4 and 25 + 4 pshufb for q6/q2's
+// int32 hadd that follow: 23 uops for q4 and 25 + 4 pshufb for q6's
 // scales, where 8 madd then 6 int32 hadd took 29 + 8 (docs/kernels.md).
 
 // Lane k = the sum of v[k]'s 16 lanes, for |lane| <= 3810 (4-bit codes
@@ -67,7 +67,7 @@ ERNIE_TARGET_AVX2 inline __m256i sum_i16_lanes_8x16(const __m256i v[8]) {
   return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
 }
 
-// For a scale per 16 values (q6, q2): from the 16 scales as int16 lanes,
+// For a scale per 16 values (q6): from the 16 scales as int16 lanes,
 // the madd operand of groups 2q and 2q + 1 after their int16 hadd (which
 // puts group 2q's pair sums before group 2q + 1's in each 128-bit half):
 // low half sc[4q] x4, sc[4q+2] x4; high half sc[4q+1] x4, sc[4q+3] x4.
@@ -95,6 +95,25 @@ ERNIE_TARGET_AVX2 inline __m256i scaled_group_sums(const __m256i v[8], const __m
   const __m256i lo = _mm256_hadd_epi32(m[0], m[1]);  // per half: groups 0..3
   const __m256i hi = _mm256_hadd_epi32(m[2], m[3]);  // groups 4..7
   return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+// Lane g = sc[2g] * (sum of v[g]'s lanes 0-7) + sc[2g+1] * (lanes 8-15),
+// for |lane| <= 4095 (q2: 2 * 3 * 127): a sub-block's 8 lanes then fit
+// int16, so three hadd rounds leave all 16 sub-block sums in one vector
+// (half h, lane j: sub-block 2j + h); one permute and one pshufb put
+// sub-blocks 2g and 2g + 1 side by side for one madd with the 16 scales in
+// order (sc16). 24 uops where scaled_group_sums and its scales take 31.
+ERNIE_TARGET_AVX2 inline __m256i scaled_group_sums_narrow(const __m256i v[8], __m256i sc16) {
+  const __m256i h01 = _mm256_hadd_epi16(v[0], v[1]);
+  const __m256i h23 = _mm256_hadd_epi16(v[2], v[3]);
+  const __m256i h45 = _mm256_hadd_epi16(v[4], v[5]);
+  const __m256i h67 = _mm256_hadd_epi16(v[6], v[7]);
+  const __m256i sums = _mm256_hadd_epi16(_mm256_hadd_epi16(h01, h23), _mm256_hadd_epi16(h45, h67));
+  // Half 0: sub-blocks 0, 2, 4, 6, 1, 3, 5, 7; half 1: 8, 10, 12, 14, 9, 11, 13, 15.
+  const __m256i quads = _mm256_permute4x64_epi64(sums, 0xD8);
+  const __m256i pick = _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15,  //
+                                        0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
+  return _mm256_madd_epi16(_mm256_shuffle_epi8(quads, pick), sc16);
 }
 
 // Lane 2p + h of the result = the sum of lanes 8h..8h+7 of v[p] (p < 4,
