@@ -164,9 +164,10 @@ ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* act
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i half_shift = _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4);
   const __m512i zero = _mm512_setzero_si512();
-  // Lane 4q + r of the folded sums (q < 4): r = 0, 1: block a's groups q and
-  // 4 + q; r = 2, 3: block b's. In group order:
-  const __m512i group_order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i ones = _mm512_set1_epi16(1);
+  // Lanes of the folded sums: block a's groups 0, 2, 4, 6, then 1, 3, 5, 7;
+  // then block b's in the same order. In group order:
+  const __m512i group_order = _mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15);
   const __m512i d_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
   const __m512i dmin_lanes = _mm512_setr_epi32(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3);
   __m256 acc[N];
@@ -195,16 +196,22 @@ ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* act
     const __m512i m16 = _mm512_cvtepu8_epi16(_mm256_unpackhi_epi8(sm, sm));
     for (int j = 0; j < N; ++j) {
       const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
-      __m512i y[4];  // y[h]: chunks 2h, 2h + 1 with quarters folded (blocks a: h < 2, b: h >= 2)
-      for (int h = 0; h < 4; ++h) {
-        const __m512i v0 = _mm512_dpbusd_epi32(zero, codes[2 * h], _mm512_loadu_si512(aq + 128 * h));
-        const __m512i v1 = _mm512_dpbusd_epi32(zero, codes[2 * h + 1], _mm512_loadu_si512(aq + 128 * h + 64));
-        y[h] = _mm512_add_epi32(_mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(2, 0, 2, 0)),
-                                _mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(3, 1, 3, 1)));
+      // Chunk p (64 values: 128-bit quarter q holds 4 lanes of group 2p +
+      // q / 2) reduced per quarter with pack + madd: each step adds lane
+      // pairs of two vectors at once (at most 7620, 15240, then 30480 per
+      // int16 before widening, so packs never saturates).
+      __m512i pairs[4];  // per quarter: chunk 2k's two pair sums, then chunk 2k + 1's
+      for (int k = 0; k < 4; ++k) {
+        const __m512i v0 = _mm512_dpbusd_epi32(zero, codes[2 * k], _mm512_loadu_si512(aq + 128 * k));
+        const __m512i v1 = _mm512_dpbusd_epi32(zero, codes[2 * k + 1], _mm512_loadu_si512(aq + 128 * k + 64));
+        pairs[k] = _mm512_madd_epi16(_mm512_packs_epi32(v0, v1), ones);
       }
-      const __m512i za = _mm512_add_epi32(_mm512_unpacklo_epi32(y[0], y[1]), _mm512_unpackhi_epi32(y[0], y[1]));
-      const __m512i zb = _mm512_add_epi32(_mm512_unpacklo_epi32(y[2], y[3]), _mm512_unpackhi_epi32(y[2], y[3]));
-      const __m512i t = _mm512_add_epi32(_mm512_unpacklo_epi64(za, zb), _mm512_unpackhi_epi64(za, zb));
+      // Per quarter: the sums of chunks 4m .. 4m + 3 (block a: m = 0, b: m = 1).
+      const __m512i quads_a = _mm512_madd_epi16(_mm512_packs_epi32(pairs[0], pairs[1]), ones);
+      const __m512i quads_b = _mm512_madd_epi16(_mm512_packs_epi32(pairs[2], pairs[3]), ones);
+      // Quarters 2i and 2i + 1 hold the two halves of a group.
+      const __m512i t = _mm512_add_epi32(_mm512_shuffle_i64x2(quads_a, quads_b, _MM_SHUFFLE(2, 0, 2, 0)),
+                                         _mm512_shuffle_i64x2(quads_a, quads_b, _MM_SHUFFLE(3, 1, 3, 1)));
       const __m512 isum = _mm512_cvtepi32_ps(_mm512_permutexvar_epi32(group_order, t));
       const __m512 da = _mm512_loadu_ps(acts[j].d + sb * 8);
       const __m512i s16 = _mm512_loadu_si512(acts[j].s16 + sb * 16);
