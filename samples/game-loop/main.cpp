@@ -3,7 +3,10 @@
 // loop polls the mailbox with try_lock — if the worker holds the lock that
 // frame simply gets the text next time — and cancels the generation on
 // demand with ernie_session_cancel (safe from any thread). It measures every
-// poll and fails if one took 1 ms or more.
+// poll and fails if one waited (on Linux: the thread gave up the CPU during
+// the poll, as a blocking lock would) or took half a frame (8 ms) or more.
+// A poll the OS preempted may take a millisecond on a busy machine; that is
+// counted and printed, not failed.
 //
 //   game-loop MODEL.ernie [cancel_at_frame (30)] [max_frames (600)]
 #include <ernie.h>
@@ -16,6 +19,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#if defined(__linux__)
+#include <sys/resource.h>
+#endif
 
 namespace {
 
@@ -41,6 +48,20 @@ class TextMailbox {
   std::mutex mutex_;
   std::string pending_;
 };
+
+// Context switches of the calling thread so far: `waited` (it gave up the
+// CPU: a lock or a sleep) and `preempted` (the OS took it). Linux only;
+// zeros elsewhere.
+struct Switches {
+  long waited = 0, preempted = 0;
+};
+Switches thread_switches() {
+#if defined(__linux__)
+  rusage u{};
+  if (getrusage(RUSAGE_THREAD, &u) == 0) return {u.ru_nvcsw, u.ru_nivcsw};
+#endif
+  return {};
+}
 
 int32_t on_event(void* user_data, const ernie_event* event) {
   if (event->text_len > 0) static_cast<TextMailbox*>(user_data)->post(event->text, event->text_len);
@@ -104,18 +125,22 @@ int main(int argc, char** argv) {
   const auto frame = std::chrono::microseconds(16667);
   auto next_frame = Clock::now();
   double max_poll_ms = 0;
-  long frames = 0, empty_polls = 0, busy_polls = 0;
+  long frames = 0, empty_polls = 0, busy_polls = 0, waited_polls = 0, preempted_polls = 0;
   size_t received = 0;
   std::string text;
   bool done = false;
   for (; frames < max_frames && !done; ++frames) {
+    const Switches s0 = thread_switches();
     auto t0 = Clock::now();
     text.clear();
     bool got = mailbox.try_take(text);
     if (frames == cancel_at) ernie_session_cancel(session);  // e.g. the player pressed Esc
     done = finished.load(std::memory_order_acquire);
     double poll_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    const Switches s1 = thread_switches();
     max_poll_ms = std::max(max_poll_ms, poll_ms);
+    if (s1.waited > s0.waited) ++waited_polls;
+    if (s1.preempted > s0.preempted) ++preempted_polls;
 
     if (!got) ++busy_polls;
     else if (text.empty()) ++empty_polls;
@@ -133,9 +158,9 @@ int main(int argc, char** argv) {
     received += rest.size();
   }
 
-  std::printf("\n[%ld frames, max poll %.3f ms, %ld polls found the worker holding the lock, "
-              "%ld found no new text, %zu bytes received]\n",
-              frames, max_poll_ms, busy_polls, empty_polls, received);
+  std::printf("\n[%ld frames, max poll %.3f ms, %ld polls waited, %ld preempted by the OS, "
+              "%ld found the worker holding the lock, %ld found no new text, %zu bytes received]\n",
+              frames, max_poll_ms, waited_polls, preempted_polls, busy_polls, empty_polls, received);
   if (status != ERNIE_OK) {
     std::fprintf(stderr, "generation failed: %s\n", error.c_str());
     return 1;
@@ -143,8 +168,9 @@ int main(int argc, char** argv) {
   std::printf("[finish: %s after %d tokens]\n", finish_name(result.finish_reason), result.n_generated_tokens);
   ernie_session_free(session);
   ernie_model_free(model);
-  if (max_poll_ms >= 1.0) {
-    std::fprintf(stderr, "FAIL: a poll took %.3f ms (limit 1 ms)\n", max_poll_ms);
+  if (waited_polls > 0 || max_poll_ms >= 8.0) {
+    std::fprintf(stderr, "FAIL: %ld polls waited, the longest took %.3f ms (limit 8 ms)\n", waited_polls,
+                 max_poll_ms);
     return 1;
   }
   return 0;
