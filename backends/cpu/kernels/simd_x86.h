@@ -52,24 +52,31 @@ ERNIE_TARGET_AVX512 inline float hsum(__m512 v) { return hsum(_mm256_add_ps(_mm5
 // int32 hadd that follow: 23 uops for q4 and 25 + 4 pshufb for q6's
 // scales, where 8 madd then 6 int32 hadd took 29 + 8 (docs/kernels.md).
 
+// The first int16 hadd round, shared by the three: h[q] holds, per 128-bit
+// half, group 2q's four pair sums and then group 2q + 1's.
+ERNIE_TARGET_AVX2 inline void hadd_group_pairs(const __m256i v[8], __m256i h[4]) {
+  for (int q = 0; q < 4; ++q) h[q] = _mm256_hadd_epi16(v[2 * q], v[2 * q + 1]);
+}
+
+// Lanes 0-3: lo's two 128-bit halves added; lanes 4-7: hi's.
+ERNIE_TARGET_AVX2 inline __m256i add_halves(__m256i lo, __m256i hi) {
+  return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
 // Lane k = the sum of v[k]'s 16 lanes, for |lane| <= 3810 (4-bit codes
 // times int8): two int16 hadd rounds (sums of 4 lanes <= 15240) before
 // widening.
 ERNIE_TARGET_AVX2 inline __m256i sum_i16_lanes_8x16(const __m256i v[8]) {
   const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i h01 = _mm256_hadd_epi16(v[0], v[1]);
-  const __m256i h23 = _mm256_hadd_epi16(v[2], v[3]);
-  const __m256i h45 = _mm256_hadd_epi16(v[4], v[5]);
-  const __m256i h67 = _mm256_hadd_epi16(v[6], v[7]);
+  __m256i h[4];
+  hadd_group_pairs(v, h);
   // Per 128-bit half: lanes 2k, 2k + 1 hold v[k]'s partial sums (k < 4, then k >= 4).
-  const __m256i lo = _mm256_madd_epi16(_mm256_hadd_epi16(h01, h23), ones);
-  const __m256i hi = _mm256_madd_epi16(_mm256_hadd_epi16(h45, h67), ones);
-  return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+  return add_halves(_mm256_madd_epi16(_mm256_hadd_epi16(h[0], h[1]), ones),
+                    _mm256_madd_epi16(_mm256_hadd_epi16(h[2], h[3]), ones));
 }
 
 // For a scale per 16 values (q6): from the 16 scales as int16 lanes,
-// the madd operand of groups 2q and 2q + 1 after their int16 hadd (which
-// puts group 2q's pair sums before group 2q + 1's in each 128-bit half):
+// the madd operand of groups 2q and 2q + 1 after hadd_group_pairs:
 // low half sc[4q] x4, sc[4q+2] x4; high half sc[4q+1] x4, sc[4q+3] x4.
 ERNIE_TARGET_AVX2 inline void pair_scales_4(__m256i sc16, __m256i out[4]) {
   const __m256i first = _mm256_permute4x64_epi64(sc16, 0x44);   // sc[0..7] in both halves
@@ -91,10 +98,10 @@ ERNIE_TARGET_AVX2 inline void pair_scales_4(__m256i sc16, __m256i out[4]) {
 // pair_scales_4.
 ERNIE_TARGET_AVX2 inline __m256i scaled_group_sums(const __m256i v[8], const __m256i scales[4]) {
   __m256i m[4];  // per half: group 2q's two scaled partial sums, then group 2q + 1's
-  for (int q = 0; q < 4; ++q) m[q] = _mm256_madd_epi16(_mm256_hadd_epi16(v[2 * q], v[2 * q + 1]), scales[q]);
-  const __m256i lo = _mm256_hadd_epi32(m[0], m[1]);  // per half: groups 0..3
-  const __m256i hi = _mm256_hadd_epi32(m[2], m[3]);  // groups 4..7
-  return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+  hadd_group_pairs(v, m);
+  for (int q = 0; q < 4; ++q) m[q] = _mm256_madd_epi16(m[q], scales[q]);
+  // Per half: groups 0..3, then 4..7.
+  return add_halves(_mm256_hadd_epi32(m[0], m[1]), _mm256_hadd_epi32(m[2], m[3]));
 }
 
 // Lane g = sc[2g] * (sum of v[g]'s lanes 0-7) + sc[2g+1] * (lanes 8-15),
@@ -104,11 +111,9 @@ ERNIE_TARGET_AVX2 inline __m256i scaled_group_sums(const __m256i v[8], const __m
 // sub-blocks 2g and 2g + 1 side by side for one madd with the 16 scales in
 // order (sc16). 24 uops where scaled_group_sums and its scales take 31.
 ERNIE_TARGET_AVX2 inline __m256i scaled_group_sums_narrow(const __m256i v[8], __m256i sc16) {
-  const __m256i h01 = _mm256_hadd_epi16(v[0], v[1]);
-  const __m256i h23 = _mm256_hadd_epi16(v[2], v[3]);
-  const __m256i h45 = _mm256_hadd_epi16(v[4], v[5]);
-  const __m256i h67 = _mm256_hadd_epi16(v[6], v[7]);
-  const __m256i sums = _mm256_hadd_epi16(_mm256_hadd_epi16(h01, h23), _mm256_hadd_epi16(h45, h67));
+  __m256i h[4];
+  hadd_group_pairs(v, h);
+  const __m256i sums = _mm256_hadd_epi16(_mm256_hadd_epi16(h[0], h[1]), _mm256_hadd_epi16(h[2], h[3]));
   // Half 0: sub-blocks 0, 2, 4, 6, 1, 3, 5, 7; half 1: 8, 10, 12, 14, 9, 11, 13, 15.
   const __m256i quads = _mm256_permute4x64_epi64(sums, 0xD8);
   const __m256i pick = _mm256_setr_epi8(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15,  //
