@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/handles.h"
 #include "cli_args.h"
 #include "dev/core_errors.h"
 #include "dev/probes.h"
@@ -38,6 +39,9 @@ struct SpeedResult {
   double pp_tok_s = 0, tg_tok_s = 0, pp_seconds = 0, tg_seconds = 0;
   double tg_depth0_tok_s = 0;  // with -d: decode at depth 0, timed in turns with depth d
   double bandwidth_gb_s = 0;   // the read probe's best pass, one after each decode turn
+  // The weights' own probe, best pass (cpu backend only; NAN elsewhere):
+  // GB/s at which the threads stream what a token reads, from where it lies.
+  double weights_bandwidth_gb_s = NAN;
   uint64_t peak_rss = 0, file_bytes = 0;
   ernie::MappedPages weight_pages;  // the mapped file's pages (none with --no-mmap)
   std::string backend;  // where the model ran ("cpu", "cuda")
@@ -135,6 +139,18 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
   // the final mark less the buffer (bench.md).
   const uint64_t rss_before_probe = ernie::peak_rss_bytes();
   auto probe = with_core_errors([&] { return std::make_unique<ernie::dev::ReadBandwidthProbe>(threads, probe_bytes); });
+  // The weights' own probe reads the model's memory (the mapped page cache
+  // or, with --no-mmap, its buffer): of no use where a GPU holds them.
+  const bool probe_weights = r.backend == "cpu";
+  ernie::dev::TokenReads reads;
+  std::unique_ptr<ernie::dev::RangeReadProbe> weights_probe;
+  double token_read_bytes = 0;
+  if (probe_weights) {
+    reads = with_core_errors([&] { return ernie::dev::token_read_ranges(model->impl->file(), model->impl->config()); });
+    weights_probe = with_core_errors([&] { return std::make_unique<ernie::dev::RangeReadProbe>(threads); });
+    for (const auto& b : reads.every_token) token_read_bytes += static_cast<double>(b.bytes);
+    for (const auto& b : reads.routed) token_read_bytes += static_cast<double>(b.bytes) * reads.routed_share;
+  }
 
   // Decode in turns, a probe pass after each: the machine's speed drifts
   // (a shared VM), and the roofline and depth ratio must compare figures
@@ -146,6 +162,14 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
     if (shallow) depth0_seconds += time_decode(shallow.get(), next0, count);
     r.tg_seconds += time_decode(session, next, count);
     r.bandwidth_gb_s = std::max(r.bandwidth_gb_s, with_core_errors([&] { return probe->pass(); }));
+    if (probe_weights) {
+      // A token's expected read time: its whole tensors, and routed_share of
+      // the time to stream every routed expert.
+      const double t = weights_probe->seconds(reads.every_token) +
+                       weights_probe->seconds(reads.routed) * reads.routed_share;
+      const double gb_s = token_read_bytes / t / 1e9;
+      if (!(r.weights_bandwidth_gb_s >= gb_s)) r.weights_bandwidth_gb_s = gb_s;
+    }
   }
   r.weight_pages = ernie::mapped_file_pages(path);
   r.pp_tok_s = static_cast<double>(p) / r.pp_seconds;
@@ -175,6 +199,7 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
   const ernie::dev::ComputePeak peak = with_core_errors([&] { return ernie::dev::measure_compute_peak(threads); });
   const uint64_t bpt = traffic.total();
   const double roofline = speed.tg_tok_s * static_cast<double>(bpt) / (bandwidth * 1e9);
+  const double weights_roofline = speed.tg_tok_s * static_cast<double>(bpt) / (speed.weights_bandwidth_gb_s * 1e9);
   // Reading weights in 4 KB pages costs decode (bench.md): how much of the
   // mapped model the OS gave in 2 MB pages.
   const ernie::MappedPages& wp = speed.weight_pages;
@@ -206,6 +231,8 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
                                    {"router", traffic.router},           {"norms", traffic.norms},
                                    {"output_head", traffic.output_head}, {"embedding_row", traffic.embedding_row}};
     j["roofline"] = roofline;
+    j["weights_bandwidth_gb_s"] = number(speed.weights_bandwidth_gb_s);
+    j["weights_roofline"] = number(weights_roofline);
     j["weights_huge_fraction"] = number(huge_fraction);
     if (depth > 0) {
       j["tg_depth0_tok_s"] = speed.tg_depth0_tok_s;
@@ -232,6 +259,11 @@ int bench_speed(const Args& args, const std::string& path, int threads) {
   std::printf("f32 FMA peak      %10.1f GFLOP/s (%s)\n", peak.f32_gflops, peak.isa);
   std::printf("int8 dot peak     %10.1f GOP/s\n", peak.int8_gops);
   std::printf("roofline          %10.1f %%  (decode bytes/s over bandwidth)\n", roofline * 100);
+  if (std::isfinite(weights_roofline)) {
+    std::printf("weights' own read %10.2f GB/s  (what a token reads, where it lies, best of 5)\n",
+                speed.weights_bandwidth_gb_s);
+    std::printf("weights roofline  %10.1f %%  (decode bytes/s over that)\n", weights_roofline * 100);
+  }
   if (std::isfinite(huge_fraction)) {
     std::printf("weights in 2 MB   %10.1f %%  (of the mapped model's resident bytes)\n", huge_fraction * 100);
   }

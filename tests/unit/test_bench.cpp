@@ -43,11 +43,27 @@ TEST_SUITE("bench") {
     // A model this small decodes from cache, so it may beat the DRAM-bound
     // roofline somewhat, never by much: per-token overheads dominate.
     CHECK(j["roofline"].get<double>() < 2.5);
+    // The weights' own read probe (cpu backend): what a token reads, where
+    // it lies; the second roofline is decode against it.
+    REQUIRE(j["weights_bandwidth_gb_s"].is_number());
+    CHECK(j["weights_bandwidth_gb_s"].get<double>() > 0);
+    CHECK(j["weights_roofline"].get<double>() ==
+          doctest::Approx(j["tg_tok_s"].get<double>() * j["bytes_per_token"].get<double>() /
+                          (j["weights_bandwidth_gb_s"].get<double>() * 1e9)));
     CHECK(j["peak_rss_bytes"].get<uint64_t>() > j["file_bytes"].get<uint64_t>() / 2);
     // Mapped (the default): the share of the model's pages the OS gave in 2 MB.
     REQUIRE(j["weights_huge_fraction"].is_number());
     CHECK(j["weights_huge_fraction"].get<double>() >= 0);
     CHECK(j["weights_huge_fraction"].get<double>() <= 1);
+  }
+
+  TEST_CASE("bench: --no-mmap probes the weights in the model's own buffer") {
+    const nlohmann::json j = run_json("bench -m " + test::packed_golden("tiny-moe-b") +
+                                      " -p 4 -n 2 -t 2 --probe-mib 16 --no-mmap --json");
+    CHECK(j["weights_huge_fraction"].is_null());  // nothing mapped
+    REQUIRE(j["weights_bandwidth_gb_s"].is_number());
+    CHECK(j["weights_bandwidth_gb_s"].get<double>() > 0);
+    CHECK(j["weights_roofline"].get<double>() > 0);
   }
 
   TEST_CASE("bench: --gemm compares every prefill product with oneDNN, or says it cannot") {

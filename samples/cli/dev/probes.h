@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace ernie::dev {
 
@@ -21,6 +22,36 @@ class ReadBandwidthProbe {
 
   double pass();
   uint64_t bytes() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// Bytes the model already holds, read where they lie.
+struct ByteRange {
+  const void* data;
+  uint64_t bytes;
+};
+
+// The read probe over memory that is not its own: the model's weights. On a
+// VM the host may back some of the guest's memory more slowly than the rest
+// (bench.md measured 2 MB pages of the page cache at 4-8 GB/s per thread
+// next to fresh ones at 17), so a fresh buffer can stream faster than the
+// pages the weights happen to occupy. seconds() has `n_threads` threads sum
+// every byte of `ranges`, each thread one contiguous share of their
+// concatenation (no barrier between ranges), and returns the time taken.
+class RangeReadProbe {
+ public:
+  explicit RangeReadProbe(int n_threads);
+  ~RangeReadProbe();
+  RangeReadProbe(const RangeReadProbe&) = delete;
+  RangeReadProbe& operator=(const RangeReadProbe&) = delete;
+
+  double seconds(const std::vector<ByteRange>& ranges);
+  // The wrapping sum of every 8-byte word the last seconds() read (each
+  // range's whole aligned words): lets a test check each was read once.
+  uint64_t last_sum() const;
 
  private:
   struct State;

@@ -30,4 +30,19 @@ WeightTraffic weight_bytes_per_token(const PackedFile& file, const ModelConfig& 
   return w;
 }
 
+TokenReads token_read_ranges(const PackedFile& file, const ModelConfig& config) {
+  TokenReads r;
+  if (config.moe_num_experts > 0) {
+    r.routed_share = static_cast<double>(config.moe_k) / static_cast<double>(config.moe_num_experts);
+  }
+  for (const TensorSpec& spec : expected_tensors(config)) {
+    const TensorInfo* t = file.find(spec.name);
+    ERNIE_CHECK(t != nullptr, ERNIE_E_INVALID_MODEL, "packed model: tensor '%s' is missing", spec.name.c_str());
+    if (spec.role == TensorRole::Embedding && !config.tie_word_embeddings) continue;
+    const ByteRange range{file.data(*t), t->size};
+    (spec.role == TensorRole::RoutedExpert ? r.routed : r.every_token).push_back(range);
+  }
+  return r;
+}
+
 }  // namespace ernie::dev

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
+#include "dev/probes.h"
 #include "format/packed_file.h"
 #include "model/config.h"
 
@@ -27,5 +29,17 @@ struct WeightTraffic {
 
 // Throws ERNIE_E_INVALID_MODEL if a tensor of the config is missing.
 WeightTraffic weight_bytes_per_token(const PackedFile& file, const ModelConfig& config);
+
+// Where those bytes lie in `file`'s memory: the tensors a token reads whole
+// (the embedding only where it is also the head; one row of it is
+// negligible), and the stacked routed experts, of which a token reads on
+// average `routed_share`. bench times streaming both (RangeReadProbe).
+struct TokenReads {
+  std::vector<ByteRange> every_token;
+  std::vector<ByteRange> routed;
+  double routed_share = 0;  // moe_k / n_experts
+};
+
+TokenReads token_read_ranges(const PackedFile& file, const ModelConfig& config);
 
 }  // namespace ernie::dev
