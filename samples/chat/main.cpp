@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ernie_raii.hpp"
+#include "sample_args.h"
 
 namespace {
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s MODEL.ernie [max_tokens]\n", argv[0]);
     return 2;
   }
+  const auto max_tokens = static_cast<int32_t>(sample::count_arg(argc, argv, 2, 256, 0, 1 << 20));  // 0: up to the context
   try {
     ernie_cpp::Model model(argv[1]);
     ernie_cpp::Session session(model);
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
     ernie_generate_params params;
     ernie_generate_params_init(&params);
     params.sampling = &sampling;
-    params.max_tokens = argc > 2 ? std::atoi(argv[2]) : 256;
+    params.max_tokens = max_tokens;
     params.on_event = print_piece;
 
     std::vector<ernie_cpp::Message> conversation = {{"system", "You are a helpful assistant."}};

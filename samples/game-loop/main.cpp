@@ -24,6 +24,8 @@
 #include <sys/resource.h>
 #endif
 
+#include "sample_args.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -86,8 +88,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s MODEL.ernie [cancel_at_frame] [max_frames]\n", argv[0]);
     return 2;
   }
-  const long cancel_at = argc > 2 ? std::atol(argv[2]) : 30;
-  const long max_frames = argc > 3 ? std::atol(argv[3]) : 600;
+  const long cancel_at = sample::count_arg(argc, argv, 2, 30, 0, 1000000);
+  const long max_frames = sample::count_arg(argc, argv, 3, 600, 1, 1000000);
 
   ernie_model* model = nullptr;
   ernie_session* session = nullptr;

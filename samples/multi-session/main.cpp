@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "sample_args.h"
+
 namespace {
 
 struct Conversation {
@@ -57,7 +59,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s MODEL.ernie [max_tokens]\n", argv[0]);
     return 2;
   }
-  const int32_t max_tokens = argc > 2 ? std::atoi(argv[2]) : 32;
+  const auto max_tokens = static_cast<int32_t>(sample::count_arg(argc, argv, 2, 32, 0, 1 << 20));  // 0: up to the context
   ernie_model* model = nullptr;
   if (ernie_model_load(argv[1], nullptr, &model) != ERNIE_OK) {
     std::fprintf(stderr, "error: %s\n", ernie_last_error());
