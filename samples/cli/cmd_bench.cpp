@@ -144,12 +144,9 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
   const bool probe_weights = r.backend == "cpu";
   ernie::dev::TokenReads reads;
   std::unique_ptr<ernie::dev::RangeReadProbe> weights_probe;
-  double token_read_bytes = 0;
   if (probe_weights) {
     reads = with_core_errors([&] { return ernie::dev::token_read_ranges(model->impl->file(), model->impl->config()); });
     weights_probe = with_core_errors([&] { return std::make_unique<ernie::dev::RangeReadProbe>(threads); });
-    for (const auto& b : reads.every_token) token_read_bytes += static_cast<double>(b.bytes);
-    for (const auto& b : reads.routed) token_read_bytes += static_cast<double>(b.bytes) * reads.routed_share;
   }
 
   // Decode in turns, a probe pass after each: the machine's speed drifts
@@ -167,8 +164,7 @@ SpeedResult measure_speed(const std::string& path, int threads, int64_t p, int64
       // the time to stream every routed expert.
       const double t = weights_probe->seconds(reads.every_token) +
                        weights_probe->seconds(reads.routed) * reads.routed_share;
-      const double gb_s = token_read_bytes / t / 1e9;
-      if (!(r.weights_bandwidth_gb_s >= gb_s)) r.weights_bandwidth_gb_s = gb_s;
+      r.weights_bandwidth_gb_s = std::fmax(r.weights_bandwidth_gb_s, reads.bytes() / t / 1e9);  // fmax skips the NAN start
     }
   }
   r.weight_pages = ernie::mapped_file_pages(path);

@@ -38,6 +38,7 @@ struct TokenReads {
   std::vector<ByteRange> every_token;
   std::vector<ByteRange> routed;
   double routed_share = 0;  // moe_k / n_experts
+  double bytes() const;     // what a token reads on average: every_token + routed_share of routed
 };
 
 TokenReads token_read_ranges(const PackedFile& file, const ModelConfig& config);
