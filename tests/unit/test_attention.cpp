@@ -129,7 +129,7 @@ TEST_CASE("attention chunk: every kernel matches the scalar reference") {
             std::vector<float> ref(static_cast<size_t>(pf)), got(static_cast<size_t>(pf));
             std::vector<float> scores(static_cast<size_t>(group * cpu::kAttnChunk));
             cpu::attn_chunk_scalar(a, scores.data(), cpu::attn_partial_at(ref.data(), group, hd));
-            for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512Vnni}) {
+            for (cpu::Isa isa : cpu::kIsas) {
               CAPTURE(cpu::isa_name(isa));
               cpu::attn_chunk_kernel(isa, hd)(a, scores.data(), cpu::attn_partial_at(got.data(), group, hd));
               for (int64_t g = 0; g < group; ++g) {

@@ -41,7 +41,7 @@ constexpr DType kTypes[] = {DType::Q8, DType::Q6, DType::Q4, DType::Q2};
 
 std::vector<Isa> isas_to_test() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni}) {
+  for (Isa isa : ernie::cpu::kIsas) {
     if (isa <= ernie::cpu::cpu_supported_isa()) out.push_back(isa);
   }
   return out;
@@ -118,7 +118,8 @@ constexpr double kRelTolerance = 1e-5;  // float accumulation order differs betw
 
 // Every ISA and every n_acts against the scalar reference on one row; also
 // that a row's result does not depend on how many rows share the call
-// (prefill and decode must agree bit for bit).
+// (prefill and decode must agree bit for bit), and that the avx512gfni
+// kernels (the same arithmetic, other unpacking) give the avx512 bits.
 void check_against_reference(DType t, const std::vector<uint8_t>& row, const std::vector<Acts>& acts, int64_t n) {
   const Decoded w = decode(t, row, n);
   const std::vector<float> ref = run(t, Isa::Scalar, row, acts, 4, n);
@@ -135,6 +136,7 @@ void check_against_reference(DType t, const std::vector<uint8_t>& row, const std
         CHECK(std::fabs(double(got[j]) - ref[j]) <= tol);
         CHECK(got[j] == single[j]);
       }
+      if (isa == Isa::Avx512Gfni) CHECK(got == run(t, Isa::Avx512Vnni, row, acts, n_acts, n));
     }
   }
 }
@@ -150,7 +152,7 @@ std::vector<Acts> random_act_rows(int64_t n, std::mt19937& rng) {
 TEST_SUITE("quant_dot") {
   TEST_CASE("quant_dot: kernel table, ISA names and ERNIE_CPU_ISA") {
     for (DType t : kTypes) {
-      for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni}) {
+      for (Isa isa : ernie::cpu::kIsas) {
         CHECK(static_cast<bool>(ernie::cpu::quant_dot_kernel(t, isa)));
       }
     }
@@ -160,10 +162,19 @@ TEST_SUITE("quant_dot") {
     CHECK(std::string(ernie::cpu::isa_name(Isa::Scalar)) == "scalar");
     CHECK(std::string(ernie::cpu::isa_name(Isa::Avx2)) == "avx2");
     CHECK(std::string(ernie::cpu::isa_name(Isa::Avx512Vnni)) == "avx512");
+    CHECK(std::string(ernie::cpu::isa_name(Isa::Avx512Gfni)) == "avx512gfni");
     // A request above what the CPU has is served by what it has.
-    const bool same = ernie::cpu::quant_dot_kernel(DType::Q4, Isa::Avx512Vnni) ==
+    const bool same = ernie::cpu::quant_dot_kernel(DType::Q4, Isa::Avx512Gfni) ==
                       ernie::cpu::quant_dot_kernel(DType::Q4, ernie::cpu::cpu_supported_isa());
     CHECK(same);
+    // Where the CPU has GFNI, the types with bit-field codes get their own
+    // kernel at that level; q8 has none and keeps its avx512 kernel.
+    if (ernie::cpu::cpu_supported_isa() == Isa::Avx512Gfni) {
+      for (DType t : kTypes) {
+        const bool own = ernie::cpu::quant_dot_kernel(t, Isa::Avx512Gfni) != ernie::cpu::quant_dot_kernel(t, Isa::Avx512Vnni);
+        CHECK(own == (t != DType::Q8));
+      }
+    }
 
     const char* saved = std::getenv("ERNIE_CPU_ISA");
     const std::string saved_value = saved ? saved : "";
@@ -175,6 +186,8 @@ TEST_SUITE("quant_dot") {
     setenv("ERNIE_CPU_ISA", "avx2", 1);
     CHECK(ernie::cpu::detect_isa() == std::min(Isa::Avx2, best));
     setenv("ERNIE_CPU_ISA", "avx512", 1);
+    CHECK(ernie::cpu::detect_isa() == std::min(Isa::Avx512Vnni, best));
+    setenv("ERNIE_CPU_ISA", "avx512gfni", 1);
     CHECK(ernie::cpu::detect_isa() == best);
     setenv("ERNIE_CPU_ISA", "sse9", 1);
     CHECK_THROWS_WITH_AS(ernie::cpu::detect_isa(), doctest::Contains("ERNIE_CPU_ISA='sse9'"), ernie::Error);

@@ -83,7 +83,7 @@ void check_tile(DType t, Isa isa, const Case& c, int64_t n) {
 
 TEST_SUITE("quant_tile") {
   TEST_CASE("quant_tile: bit-identical to the row kernels, any activation count, model row lengths") {
-    for (Isa isa : {Isa::Avx2, Isa::Avx512Vnni}) {
+    for (Isa isa : {Isa::Avx2, Isa::Avx512Vnni, Isa::Avx512Gfni}) {
       if (isa > ernie::cpu::cpu_supported_isa()) {
         MESSAGE("this CPU has no " << ernie::cpu::isa_name(isa) << ": its tile kernels are not tested here");
         continue;
@@ -112,7 +112,7 @@ TEST_SUITE("quant_tile") {
       CHECK_FALSE(static_cast<bool>(ernie::cpu::quant_tile_kernel(t, Isa::Scalar)));
       CHECK(static_cast<bool>(ernie::cpu::quant_tile_kernel(t, Isa::Avx2)) == (best >= Isa::Avx2));
       // A request above what the CPU has is served by what it has.
-      const bool same = ernie::cpu::quant_tile_kernel(t, Isa::Avx512Vnni) == ernie::cpu::quant_tile_kernel(t, best);
+      const bool same = ernie::cpu::quant_tile_kernel(t, Isa::Avx512Gfni) == ernie::cpu::quant_tile_kernel(t, best);
       CHECK(same);
       const ernie::cpu::QuantTileFn tile = ernie::cpu::quant_tile_kernel(t, best);
       if (!tile) continue;

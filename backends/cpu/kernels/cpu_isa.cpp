@@ -33,7 +33,7 @@ Isa probe_supported_isa() {
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-  if (avx2 && avx512) return Isa::Avx512Vnni;
+  if (avx2 && avx512) return __builtin_cpu_supports("gfni") ? Isa::Avx512Gfni : Isa::Avx512Vnni;
   if (avx2) return Isa::Avx2;
 #endif
   return Isa::Scalar;
@@ -51,10 +51,10 @@ Isa detect_isa() {
   const Isa best = cpu_supported_isa();
   const char* env = std::getenv("ERNIE_CPU_ISA");
   if (env == nullptr || *env == '\0') return best;
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512Vnni}) {
+  for (Isa isa : kIsas) {
     if (std::strcmp(env, isa_name(isa)) == 0) return isa < best ? isa : best;
   }
-  ERNIE_FAIL(ERNIE_E_INVALID_ARGUMENT, "ERNIE_CPU_ISA='%s' is not one of scalar, avx2, avx512", env);
+  ERNIE_FAIL(ERNIE_E_INVALID_ARGUMENT, "ERNIE_CPU_ISA='%s' is not one of scalar, avx2, avx512, avx512gfni", env);
 }
 
 const char* isa_name(Isa isa) {
@@ -62,6 +62,7 @@ const char* isa_name(Isa isa) {
     case Isa::Scalar: return "scalar";
     case Isa::Avx2: return "avx2";
     case Isa::Avx512Vnni: return "avx512";
+    case Isa::Avx512Gfni: return "avx512gfni";
   }
   return "?";
 }

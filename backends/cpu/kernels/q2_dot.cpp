@@ -127,10 +127,16 @@ void q2_dot_avx2(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, 
 // super-block are put in that order once and the lanes are added at the end.
 // A sub-block's sum (at most 16 * 3 * 127) and its s16 fit in int16, so one
 // vpmaddwd with the scale or min in the low half of each int32 multiplies.
-template <int N>
+//
+// kGfni: a 2-bit field comes out in one GF2P8AFFINEQB instead of a shift
+// and a mask.
+template <int N, bool kGfni>
 ERNIE_TARGET_AVX512 static void q2_avx512(const BlockQ2* wb, const ActRowA8* acts, int64_t nsb, float* out) {
   const __m512i low2 = _mm512_set1_epi8(0x03);
   const __m512i shifts[2] = {_mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2), _mm512_setr_epi64(4, 4, 4, 4, 6, 6, 6, 6)};
+  using simd::gf2p8_bit_field;
+  const __m512i fields[2] = {simd::halves_epi64(gf2p8_bit_field(0, 2, 0), gf2p8_bit_field(2, 2, 0)),
+                             simd::halves_epi64(gf2p8_bit_field(4, 2, 0), gf2p8_bit_field(6, 2, 0))};
   const __m512i zero = _mm512_setzero_si512();
   const __m128i low4 = _mm_set1_epi8(0x0F);
   // Lane i holds sub-block 4 (i % 4) + i / 4, of activation group half that.
@@ -146,8 +152,13 @@ ERNIE_TARGET_AVX512 static void q2_avx512(const BlockQ2* wb, const ActRowA8* act
     for (int h = 0; h < 2; ++h) {
       const __m512i qs =
           _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * h)));
-      codes[2 * h] = _mm512_and_si512(_mm512_srlv_epi64(qs, shifts[0]), low2);
-      codes[2 * h + 1] = _mm512_and_si512(_mm512_srlv_epi64(qs, shifts[1]), low2);
+      for (int f = 0; f < 2; ++f) {
+        if constexpr (kGfni) {
+          codes[2 * h + f] = simd::gf2p8_affine(qs, fields[f]);
+        } else {
+          codes[2 * h + f] = _mm512_and_si512(_mm512_srlv_epi64(qs, shifts[f]), low2);
+        }
+      }
     }
     const __m128i packed = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)),
                                             subblock_bytes);
@@ -173,10 +184,19 @@ ERNIE_TARGET_AVX512 static void q2_avx512(const BlockQ2* wb, const ActRowA8* act
   for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);
 }
 
-void q2_dot_avx512(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+template <bool kGfni>
+static void q2_dot_avx512_variant(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
   check_quant_dot_args(n_acts, n, kSuperBlockValues);
   const auto* wb = reinterpret_cast<const BlockQ2*>(w);
-  with_n_acts(n_acts, [&](auto k) { q2_avx512<decltype(k)::value>(wb, acts, n / kSuperBlockValues, out); });
+  with_n_acts(n_acts, [&](auto k) { q2_avx512<decltype(k)::value, kGfni>(wb, acts, n / kSuperBlockValues, out); });
+}
+
+void q2_dot_avx512(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+  q2_dot_avx512_variant<false>(w, acts, n_acts, n, out);
+}
+
+void q2_dot_avx512_gfni(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+  q2_dot_avx512_variant<true>(w, acts, n_acts, n, out);
 }
 
 #endif  // ERNIE_KERNELS_X86

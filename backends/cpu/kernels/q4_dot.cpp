@@ -159,10 +159,22 @@ void q4_dot_avx2(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, 
 // 8 groups, then block b's), which saves about a fifth of the loop's
 // instructions. The accumulator still takes block a's terms, then block
 // b's, in q4_accumulate's order, so the bits are the single-block loop's.
-template <int N>
+//
+// kGfni: the nibbles come out of the broadcast bytes in one GF2P8AFFINEQB
+// (low nibble in the low half, high nibble in the high half) instead of a
+// shift and a mask.
+template <int N, bool kGfni>
 ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* acts, int64_t nsb, float* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i half_shift = _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4);
+  const __m512i nibbles = simd::halves_epi64(simd::gf2p8_bit_field(0, 4, 0), simd::gf2p8_bit_field(4, 4, 0));
+  auto unpack = [&](__m512i raw) ERNIE_TARGET_AVX512 {
+    if constexpr (kGfni) {
+      return simd::gf2p8_affine(raw, nibbles);
+    } else {
+      return _mm512_and_si512(_mm512_srlv_epi64(raw, half_shift), low4);
+    }
+  };
   const __m512i zero = _mm512_setzero_si512();
   const __m512i ones = _mm512_set1_epi16(1);
   // Lanes of the folded sums: block a's groups 0, 2, 4, 6, then 1, 3, 5, 7;
@@ -182,7 +194,7 @@ ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* act
       const BlockQ4& blk = p < 4 ? ba : bb;
       const __m512i raw =
           _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * (p % 4))));
-      codes[p] = _mm512_and_si512(_mm512_srlv_epi64(raw, half_shift), low4);
+      codes[p] = unpack(raw);
     }
     const __m256i sm = q4_scale_min_bytes2(ba.scales, bb.scales);  // [sc_a m_a | sc_b m_b]
     uint32_t dd_a, dd_b;
@@ -230,7 +242,7 @@ ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* act
     for (int p = 0; p < 4; ++p) {
       const __m512i raw =
           _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p)));
-      codes[p] = _mm512_and_si512(_mm512_srlv_epi64(raw, half_shift), low4);
+      codes[p] = unpack(raw);
     }
     const Q4Scales s = q4_scales(blk);
     for (int j = 0; j < N; ++j) {
@@ -243,10 +255,19 @@ ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* act
   for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);
 }
 
-void q4_dot_avx512(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+template <bool kGfni>
+static void q4_dot_avx512_variant(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
   check_quant_dot_args(n_acts, n, kSuperBlockValues);
   const auto* wb = reinterpret_cast<const BlockQ4*>(w);
-  with_n_acts(n_acts, [&](auto k) { q4_avx512<decltype(k)::value>(wb, acts, n / kSuperBlockValues, out); });
+  with_n_acts(n_acts, [&](auto k) { q4_avx512<decltype(k)::value, kGfni>(wb, acts, n / kSuperBlockValues, out); });
+}
+
+void q4_dot_avx512(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+  q4_dot_avx512_variant<false>(w, acts, n_acts, n, out);
+}
+
+void q4_dot_avx512_gfni(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+  q4_dot_avx512_variant<true>(w, acts, n_acts, n, out);
 }
 
 #endif  // ERNIE_KERNELS_X86

@@ -122,13 +122,20 @@ void q6_dot_avx2(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, 
 // 16 * 63 * 127), multiplied by the sub-block scales (|sc| <= 128) in one
 // vpmulld and added per group: the AVX2 variant's integers, so
 // q6_accumulate gives the same bits.
-template <int N>
+//
+// kGfni: each of the two fields comes out in one GF2P8AFFINEQB instead of a
+// shift (or rotate) and a mask.
+template <int N, bool kGfni>
 ERNIE_TARGET_AVX512 static void q6_avx512(const BlockQ6* wb, const ActRowA8* acts, int64_t nsb, float* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i bits45 = _mm512_set1_epi8(0x30);
   const __m512i low_shift = _mm512_setr_epi64(0, 0, 0, 0, 4, 4, 4, 4);
   const __m512i high_rotate[2] = {_mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2),  // k = 0, 1
                                   _mm512_setr_epi64(0, 0, 0, 0, 62, 62, 62, 62)};  // k = 2, 3
+  using simd::gf2p8_bit_field;
+  const __m512i low_field = simd::halves_epi64(gf2p8_bit_field(0, 4, 0), gf2p8_bit_field(4, 4, 0));
+  const __m512i high_field[2] = {simd::halves_epi64(gf2p8_bit_field(0, 2, 4), gf2p8_bit_field(2, 2, 4)),
+                                 simd::halves_epi64(gf2p8_bit_field(4, 2, 4), gf2p8_bit_field(6, 2, 4))};
   const __m512i zero = _mm512_setzero_si512();
   __m256 acc[N];
   for (int j = 0; j < N; ++j) acc[j] = _mm256_setzero_ps();
@@ -141,8 +148,12 @@ ERNIE_TARGET_AVX512 static void q6_avx512(const BlockQ6* wb, const ActRowA8* act
           _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 32 * p)));
       const __m512i qh =
           _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh + 32 * (p / 2))));
-      codes[p] = _mm512_or_si512(_mm512_and_si512(_mm512_srlv_epi64(ql, low_shift), low4),
-                                 _mm512_and_si512(_mm512_rolv_epi64(qh, high_rotate[p % 2]), bits45));
+      if constexpr (kGfni) {
+        codes[p] = _mm512_or_si512(simd::gf2p8_affine(ql, low_field), simd::gf2p8_affine(qh, high_field[p % 2]));
+      } else {
+        codes[p] = _mm512_or_si512(_mm512_and_si512(_mm512_srlv_epi64(ql, low_shift), low4),
+                                   _mm512_and_si512(_mm512_rolv_epi64(qh, high_rotate[p % 2]), bits45));
+      }
     }
     const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales));
     const __m512i sc_lanes = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc8, simd::subblock_lanes_bytes()));
@@ -159,10 +170,19 @@ ERNIE_TARGET_AVX512 static void q6_avx512(const BlockQ6* wb, const ActRowA8* act
   for (int j = 0; j < N; ++j) out[j] = simd::hsum(acc[j]);
 }
 
-void q6_dot_avx512(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+template <bool kGfni>
+static void q6_dot_avx512_variant(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
   check_quant_dot_args(n_acts, n, kSuperBlockValues);
   const auto* wb = reinterpret_cast<const BlockQ6*>(w);
-  with_n_acts(n_acts, [&](auto k) { q6_avx512<decltype(k)::value>(wb, acts, n / kSuperBlockValues, out); });
+  with_n_acts(n_acts, [&](auto k) { q6_avx512<decltype(k)::value, kGfni>(wb, acts, n / kSuperBlockValues, out); });
+}
+
+void q6_dot_avx512(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+  q6_dot_avx512_variant<false>(w, acts, n_acts, n, out);
+}
+
+void q6_dot_avx512_gfni(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n, float* out) {
+  q6_dot_avx512_variant<true>(w, acts, n_acts, n, out);
 }
 
 #endif  // ERNIE_KERNELS_X86

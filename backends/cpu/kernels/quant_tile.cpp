@@ -8,7 +8,7 @@ QuantTileFn quant_tile_kernel(DType t, Isa isa) {
   // Only where the CPU has the instructions, as for the row kernels; the
   // types without a tile kernel keep their row kernels in prefill.
   if (isa > cpu_supported_isa()) isa = cpu_supported_isa();
-  if (isa == Isa::Avx512Vnni) {
+  if (isa >= Isa::Avx512Vnni) {
     if (t == DType::Q4) return q4_tile_avx512;
     if (t == DType::Q6) return q6_tile_avx512;
   }

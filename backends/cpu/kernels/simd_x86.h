@@ -45,6 +45,34 @@ ERNIE_TARGET_AVX512 inline __m256 upper_half(__m512 v) {
 
 ERNIE_TARGET_AVX512 inline float hsum(__m512 v) { return hsum(_mm256_add_ps(_mm512_castps512_ps256(v), upper_half(v))); }
 
+// GF2P8AFFINEQB (GFNI) multiplies every byte by an 8x8 bit matrix, one per
+// 64-bit lane: with a matrix that only selects bits it moves a code's bit
+// field into place and clears the rest in one instruction, where the
+// kernels otherwise shift and mask. The kernels' target attribute leaves out
+// "gfni" so that one template builds both their avx512 and avx512gfni
+// variants; GCC will not inline the intrinsic into such a function, hence
+// the asm, which only the avx512gfni variants (if constexpr) contain.
+ERNIE_TARGET_AVX512 inline __m512i gf2p8_affine(__m512i x, __m512i matrix) {
+  __m512i out;
+  asm("vgf2p8affineqb $0, %2, %1, %0" : "=v"(out) : "v"(x), "v"(matrix));
+  return out;
+}
+
+// The matrix (one 64-bit lane) that moves bits [from, from + width) of each
+// byte to bits [to, to + width) and clears the others: byte 7 - o of the
+// matrix selects the input bits whose parity becomes output bit o.
+constexpr uint64_t gf2p8_bit_field(int from, int width, int to) {
+  uint64_t m = 0;
+  for (int i = 0; i < width; ++i) m |= (uint64_t{1} << (from + i)) << (8 * (7 - (to + i)));
+  return m;
+}
+
+// `lo` in the four 64-bit lanes of the low 256-bit half, `hi` in the high half.
+ERNIE_TARGET_AVX512 inline __m512i halves_epi64(uint64_t lo, uint64_t hi) {
+  return _mm512_inserti64x4(_mm512_set1_epi64(static_cast<int64_t>(lo)),
+                            _mm256_set1_epi64x(static_cast<int64_t>(hi)), 1);
+}
+
 // The AVX2 row kernels' reduction of a super-block: v[g] is the maddubs
 // output of 32-value group g (int16 lanes 0-7: its first 16 values, lanes
 // 8-15: the other 16), and the result's int32 lane g is that group's sum.

@@ -284,7 +284,7 @@ ComputePeak measure_compute_peak(int n_threads) {
   double (*fma)() = fma_scalar;
   double (*dot)() = dot_scalar;
 #ifdef ERNIE_KERNELS_X86
-  if (isa == cpu::Isa::Avx512Vnni) fma = fma_avx512, dot = dot_avx512;
+  if (isa >= cpu::Isa::Avx512Vnni) fma = fma_avx512, dot = dot_avx512;
   if (isa == cpu::Isa::Avx2) fma = fma_avx2, dot = dot_avx2;
 #endif
   constexpr int kRuns = 3;
