@@ -254,7 +254,9 @@ ERNIE_API ernie_status ernie_model_session_bytes(const ernie_model *model, int32
  * that forces an unavailable backend; the CPU still takes the model if that
  * backend then fails to prepare it). "path" is the plugin file ("" for the
  * CPU). For CUDA devices compute_capability is "major.minor"; for the CPU it
- * is the kernels' instruction set. Free memory is measured at the call.
+ * is the kernels' instruction set: "scalar", "avx2", "avx512" or
+ * "avx512gfni" (later versions may add levels). Free memory is measured at
+ * the call.
  * Plugins are looked for once per process, on the first call of this function
  * or the first model load that considers them; later calls probe them again.
  * Thread-safe. */
