@@ -84,6 +84,7 @@ TEST_SUITE("bench") {
       // rounds routed experts' moe_k / n_experts share down per tensor.
       const double want = static_cast<double>(traffic.total() - traffic.embedding_row);
       CHECK(every + routed * reads.routed_share == doctest::Approx(want).epsilon(1e-6));
+      CHECK(reads.bytes() == doctest::Approx(want).epsilon(1e-6));  // what bench divides by
       CHECK(every == doctest::Approx(static_cast<double>(want - traffic.moe_routed)));
     }
   }
