@@ -126,10 +126,12 @@ PreparedBackend prepare_backend(const std::string& requested, const ModelWeights
   if (pick < 0) {
     for (const auto& c : candidates) {
       if (c.name == request) {
-        ERNIE_FAIL(ERNIE_E_BACKEND, "backend '%s'%s is not available: %s", request.c_str(), origin, c.reason.c_str());
+        ERNIE_FAIL(ERNIE_E_BACKEND, "backend %s%s is not available: %s", quote_name(request).c_str(), origin,
+                   c.reason.c_str());
       }
     }
-    ERNIE_FAIL(ERNIE_E_BACKEND, "unknown backend '%s'%s (known: %s)", request.c_str(), origin, known_names().c_str());
+    ERNIE_FAIL(ERNIE_E_BACKEND, "unknown backend %s%s (known: %s)", quote_name(request).c_str(), origin,
+               known_names().c_str());
   }
   const BackendCandidate& chosen = candidates[static_cast<size_t>(pick)];
   if (!chosen.plugin) return use_cpu();

@@ -21,6 +21,21 @@ std::string strfmt(const char* fmt, ...) {
   return out;
 }
 
+std::string quote_name(const std::string& name) {
+  constexpr size_t kMaxBytes = 64;
+  std::string out = "'";
+  for (size_t i = 0; i < name.size() && i < kMaxBytes; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += strfmt("\\x%02x", c);
+    }
+  }
+  if (name.size() > kMaxBytes) out += "...";
+  return out + "'";
+}
+
 void fail(ernie_status status, std::string message) { throw Error(status, std::move(message)); }
 
 }  // namespace ernie

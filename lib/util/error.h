@@ -25,6 +25,12 @@ class Error : public std::runtime_error {
 // printf-style message formatting for errors and logs.
 std::string strfmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+// A name the caller or the environment supplied, in single quotes for a
+// message: bytes outside printable ASCII as \xNN and at most 64 bytes of it
+// (then "..."), so the message stays one short line of valid UTF-8 whatever
+// the name holds.
+std::string quote_name(const std::string& name);
+
 [[noreturn]] void fail(ernie_status status, std::string message);
 
 #define ERNIE_FAIL(status, ...) ::ernie::fail((status), ::ernie::strfmt(__VA_ARGS__))

@@ -243,6 +243,11 @@ TEST_CASE("backends: a model gets cpu from auto and forcing cuda fails with the 
 
   CHECK(load("quantum", &m) == ERNIE_E_BACKEND);
   CHECK(std::string(ernie_last_error()) == "unknown backend 'quantum' (known: auto, cpu, cuda)");
+  // A hostile name is quoted, not copied: one short line of valid UTF-8.
+  CHECK(load((std::string(5000, 'x') + "\xff").c_str(), &m) == ERNIE_E_BACKEND);
+  CHECK(std::string(ernie_last_error()).size() < 200);
+  CHECK(load("q\xff\xfe\n", &m) == ERNIE_E_BACKEND);
+  CHECK(std::string(ernie_last_error()) == "unknown backend 'q\\xff\\xfe\\x0a' (known: auto, cpu, cuda)");
 
   REQUIRE(load("cpu", &m) == ERNIE_OK);
   ernie_model_free(m);

@@ -191,6 +191,8 @@ TEST_SUITE("quant_dot") {
     CHECK(ernie::cpu::detect_isa() == best);
     setenv("ERNIE_CPU_ISA", "sse9", 1);
     CHECK_THROWS_WITH_AS(ernie::cpu::detect_isa(), doctest::Contains("ERNIE_CPU_ISA='sse9'"), ernie::Error);
+    setenv("ERNIE_CPU_ISA", "avx\xff" "2", 1);  // not UTF-8: escaped in the message
+    CHECK_THROWS_WITH_AS(ernie::cpu::detect_isa(), doctest::Contains("ERNIE_CPU_ISA='avx\\xff2'"), ernie::Error);
     if (saved) {
       setenv("ERNIE_CPU_ISA", saved_value.c_str(), 1);
     } else {

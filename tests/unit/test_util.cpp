@@ -8,6 +8,7 @@
 
 #include "platform/platform.h"
 #include "support/test_util.h"
+#include "util/error.h"
 #include "util/thread_pool.h"
 #include "util/utf8.h"
 
@@ -38,6 +39,17 @@ TEST_CASE("utf8: complete prefix never splits a character") {
   }
   CHECK(utf8_complete_prefix(s.substr(0, 3)) == 1);
   CHECK(utf8_complete_prefix(s.substr(0, 7)) == 4);
+}
+
+TEST_CASE("quote_name: printable ASCII kept, other bytes escaped, long names cut") {
+  CHECK(ernie::quote_name("cpu") == "'cpu'");
+  CHECK(ernie::quote_name("") == "''");
+  CHECK(ernie::quote_name("a\xff\x01\\b") == "'a\\xff\\x01\\x5cb'");
+  CHECK(ernie::quote_name(std::string(64, 'z')) == "'" + std::string(64, 'z') + "'");
+  CHECK(ernie::quote_name(std::string(65, 'z')) == "'" + std::string(64, 'z') + "...'");
+  const std::string hostile = ernie::quote_name(std::string(1000, '\x80'));
+  CHECK(hostile.size() == 2 + 64 * 4 + 3);
+  CHECK(ernie::utf8_valid(hostile));
 }
 
 TEST_CASE("thread pool: every task runs once, repeatedly, for any thread count") {

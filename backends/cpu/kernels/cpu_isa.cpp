@@ -54,7 +54,8 @@ Isa detect_isa() {
   for (Isa isa : kIsas) {
     if (std::strcmp(env, isa_name(isa)) == 0) return isa < best ? isa : best;
   }
-  ERNIE_FAIL(ERNIE_E_INVALID_ARGUMENT, "ERNIE_CPU_ISA='%s' is not one of scalar, avx2, avx512, avx512gfni", env);
+  ERNIE_FAIL(ERNIE_E_INVALID_ARGUMENT, "ERNIE_CPU_ISA=%s is not one of scalar, avx2, avx512, avx512gfni",
+             quote_name(env).c_str());
 }
 
 const char* isa_name(Isa isa) {
