@@ -59,6 +59,8 @@ template <int N>
 ERNIE_TARGET_AVX512 void q4_tile_acts_avx512(const TileScratch& t, const ActRowA8* acts, int64_t sb,
                                       float (*acc)[8][kTileRows]) {
   const __m512 dmin = _mm512_load_ps(t.scales[16]);
+  alignas(32) float asums[N][8];
+  for (int j = 0; j < N; ++j) simd::group_asums_avx2(acts[j], sb, asums[j]);
   for (int s = 0; s < 8; ++s) {
     const int64_t v0 = sb * kSuperBlockValues + 32 * s;
     __m512i isum[N];
@@ -72,8 +74,7 @@ ERNIE_TARGET_AVX512 void q4_tile_acts_avx512(const TileScratch& t, const ActRowA
     const __m512 dsc = _mm512_load_ps(t.scales[s]), mf = _mm512_load_ps(t.scales[8 + s]);
     for (int j = 0; j < N; ++j) {
       const __m512 da = _mm512_set1_ps(acts[j].d[v0 / 32]);
-      const int asum = acts[j].s16[v0 / 16] + acts[j].s16[v0 / 16 + 1];
-      const __m512 mins = _mm512_mul_ps(mf, _mm512_set1_ps(static_cast<float>(asum)));  // exact: < 2^24
+      const __m512 mins = _mm512_mul_ps(mf, _mm512_set1_ps(asums[j][s]));  // exact: < 2^24
       __m512 a = _mm512_load_ps(acc[j][s]);
       a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(dsc, da), a);
       _mm512_store_ps(acc[j][s], _mm512_fnmadd_ps(mins, _mm512_mul_ps(dmin, da), a));
@@ -124,6 +125,8 @@ template <int N>
 ERNIE_TARGET_AVX2 void q4_tile_acts_avx2(const TileScratch& t, const ActRowA8* acts, int64_t sb,
                                          float (*acc)[8][kTileRows]) {
   const __m256i ones = _mm256_set1_epi16(1);
+  alignas(32) float asums[N][8];
+  for (int j = 0; j < N; ++j) simd::group_asums_avx2(acts[j], sb, asums[j]);
   for (int s = 0; s < 8; ++s) {
     const int64_t v0 = sb * kSuperBlockValues + 32 * s;
     __m256i sum16[2][N];  // [half][input]: both halves share each broadcast
@@ -134,18 +137,20 @@ ERNIE_TARGET_AVX2 void q4_tile_acts_avx2(const TileScratch& t, const ActRowA8* a
       const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[s][k] + 32));
       for (int j = 0; j < N; ++j) {
         const __m256i a = _mm256_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k));
-        sum16[0][j] = _mm256_add_epi16(sum16[0][j], _mm256_maddubs_epi16(w0, a));
-        sum16[1][j] = _mm256_add_epi16(sum16[1][j], _mm256_maddubs_epi16(w1, a));
+        sum16[0][j] = _mm256_add_epi16(_mm256_maddubs_epi16(w0, a), sum16[0][j]);
+        sum16[1][j] = _mm256_add_epi16(_mm256_maddubs_epi16(w1, a), sum16[1][j]);
+        simd::keep_in_register(sum16[0][j]);
+        simd::keep_in_register(sum16[1][j]);
       }
     }
-    for (int h = 0; h < 2; ++h) {
-      const __m256 dsc = _mm256_load_ps(t.scales[s] + 8 * h), mf = _mm256_load_ps(t.scales[8 + s] + 8 * h);
-      const __m256 dmin = _mm256_load_ps(t.scales[16] + 8 * h);
-      for (int j = 0; j < N; ++j) {
+    for (int j = 0; j < N; ++j) {
+      const __m256 da = _mm256_broadcast_ss(acts[j].d + v0 / 32);
+      const __m256 asum = _mm256_broadcast_ss(&asums[j][s]);
+      for (int h = 0; h < 2; ++h) {
+        const __m256 dsc = _mm256_load_ps(t.scales[s] + 8 * h), mf = _mm256_load_ps(t.scales[8 + s] + 8 * h);
+        const __m256 dmin = _mm256_load_ps(t.scales[16] + 8 * h);
         const __m256i isum = _mm256_madd_epi16(sum16[h][j], ones);
-        const __m256 da = _mm256_set1_ps(acts[j].d[v0 / 32]);
-        const int asum = acts[j].s16[v0 / 16] + acts[j].s16[v0 / 16 + 1];
-        const __m256 mins = _mm256_mul_ps(mf, _mm256_set1_ps(static_cast<float>(asum)));  // exact: < 2^24
+        const __m256 mins = _mm256_mul_ps(mf, asum);  // exact: < 2^24
         __m256 a = _mm256_load_ps(acc[j][s] + 8 * h);
         a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dsc, da), a);
         _mm256_store_ps(acc[j][s] + 8 * h, _mm256_fnmadd_ps(mins, _mm256_mul_ps(dmin, da), a));

@@ -64,6 +64,8 @@ template <int N>
 ERNIE_TARGET_AVX512 void q6_tile_acts_avx512(const TileScratch& t, const ActRowA8* acts, int64_t sb,
                                       float (*acc)[8][kTileRows]) {
   const __m512 d = _mm512_load_ps(t.scales[16]);
+  alignas(32) int32_t offsets[N][16];
+  for (int j = 0; j < N; ++j) simd::subblock_offsets_avx2(acts[j], sb, offsets[j]);
   for (int g = 0; g < 8; ++g) {
     const int64_t v0 = sb * kSuperBlockValues + 32 * g;
     __m512i first[N], second[N];  // sub-blocks 2g and 2g + 1
@@ -77,9 +79,8 @@ ERNIE_TARGET_AVX512 void q6_tile_acts_avx512(const TileScratch& t, const ActRowA
     }
     const __m512i sc0 = _mm512_load_si512(t.scales[2 * g]), sc1 = _mm512_load_si512(t.scales[2 * g + 1]);
     for (int j = 0; j < N; ++j) {
-      const int16_t* s16 = acts[j].s16 + v0 / 16;
-      const __m512i a0 = _mm512_sub_epi32(first[j], _mm512_set1_epi32(32 * s16[0]));
-      const __m512i a1 = _mm512_sub_epi32(second[j], _mm512_set1_epi32(32 * s16[1]));
+      const __m512i a0 = _mm512_sub_epi32(first[j], _mm512_set1_epi32(offsets[j][2 * g]));
+      const __m512i a1 = _mm512_sub_epi32(second[j], _mm512_set1_epi32(offsets[j][2 * g + 1]));
       const __m512i total = _mm512_add_epi32(_mm512_mullo_epi32(sc0, a0), _mm512_mullo_epi32(sc1, a1));
       const __m512 a = _mm512_load_ps(acc[j][g]);
       const __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(acts[j].d[v0 / 32]));
@@ -138,6 +139,8 @@ template <int N>
 ERNIE_TARGET_AVX2 void q6_tile_acts_avx2(const TileScratch& t, const ActRowA8* acts, int64_t sb,
                                          float (*acc)[8][kTileRows]) {
   const __m256i ones = _mm256_set1_epi16(1);
+  alignas(32) int32_t offsets[N][16];
+  for (int j = 0; j < N; ++j) simd::subblock_offsets_avx2(acts[j], sb, offsets[j]);
   for (int g = 0; g < 8; ++g) {
     const int64_t v0 = sb * kSuperBlockValues + 32 * g;
     for (int h = 0; h < kTileRows; h += 8) {
@@ -157,12 +160,14 @@ ERNIE_TARGET_AVX2 void q6_tile_acts_avx2(const TileScratch& t, const ActRowA8* a
             const __m256i a1 = _mm256_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k + 4));
             const __m256i pair = _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0), _mm256_maddubs_epi16(w1, a1));
             sums[j] = _mm256_add_epi32(sums[j], _mm256_madd_epi16(pair, ones));
+            simd::keep_in_register(sums[j]);
           }
         }
         const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.scales[2 * g + sub] + h));
         for (int j = 0; j < N; ++j) {
-          const __m256i offset = _mm256_set1_epi32(32 * acts[j].s16[v0 / 16 + sub]);
+          const __m256i offset = _mm256_set1_epi32(offsets[j][2 * g + sub]);
           total[j] = _mm256_add_epi32(total[j], _mm256_mullo_epi32(sc, _mm256_sub_epi32(sums[j], offset)));
+          simd::keep_in_register(total[j]);
         }
       }
       const __m256 d = _mm256_load_ps(t.scales[16] + h);

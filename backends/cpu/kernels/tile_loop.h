@@ -72,6 +72,25 @@ ERNIE_TARGET_AVX2 inline __m256 low_f16_to_f32(__m256i v) {
   return _mm256_cvtph_ps(_mm256_castsi256_si128(packed));
 }
 
+// asums[g] = the sum of the activations of 32-value group g of super-block
+// sb, as a float (exact: at most 2 * 16 * 127 in size): the s16 pairs,
+// added once per call instead of once per group and input in the epilogue.
+ERNIE_TARGET_AVX2 inline void group_asums_avx2(const quant::ActRowA8& a, int64_t sb, float asums[8]) {
+  const __m256i s16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.s16 + sb * 16));
+  _mm256_storeu_ps(asums, _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, _mm256_set1_epi16(1))));
+}
+
+// offsets[b] = 32 * s16[b] for the 16 sub-blocks of super-block sb: q6
+// codes are q + 32, so a sub-block's dot with them exceeds its dot with q
+// by this much.
+ERNIE_TARGET_AVX2 inline void subblock_offsets_avx2(const quant::ActRowA8& a, int64_t sb, int32_t offsets[16]) {
+  const __m256i s16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.s16 + sb * 16));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(offsets),
+                      _mm256_slli_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(s16)), 5));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(offsets + 8),
+                      _mm256_slli_epi32(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(s16, 1)), 5));
+}
+
 // 4 bytes as one int32, to be broadcast (a broadcast load, or vpdpbusd's
 // {1to16}).
 inline int32_t load_i32(const void* p) {

@@ -18,8 +18,8 @@ constexpr int64_t kMinChunkRows = 16;
 constexpr int64_t kGuidedShare = 2;
 // Inputs from which prefill uses the tile kernels (their transpose is paid
 // once per 16 rows and shared by the inputs). On the 21B-A3B prompt, any
-// threshold from 3 to 8 measured the same within noise; below it the
-// decode path's row kernels run.
+// threshold from 3 to 8 measured the same within noise, and 2 was 1-2 %
+// slower with AVX2; below it the decode path's row kernels run.
 constexpr int64_t kTileMinActs = 5;
 // Inputs per row-kernel call (quant_dot.h: 1 to 4).
 constexpr int kGroup = 4;
