@@ -137,8 +137,8 @@ ERNIE_TARGET_AVX2 void q4_tile_acts_avx2(const TileScratch& t, const ActRowA8* a
       const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(t.codes[s][k] + 32));
       for (int j = 0; j < N; ++j) {
         const __m256i a = _mm256_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k));
-        sum16[0][j] = _mm256_add_epi16(_mm256_maddubs_epi16(w0, a), sum16[0][j]);
-        sum16[1][j] = _mm256_add_epi16(_mm256_maddubs_epi16(w1, a), sum16[1][j]);
+        sum16[0][j] = _mm256_add_epi16(sum16[0][j], _mm256_maddubs_epi16(w0, a));
+        sum16[1][j] = _mm256_add_epi16(sum16[1][j], _mm256_maddubs_epi16(w1, a));
         simd::keep_in_register(sum16[0][j]);
         simd::keep_in_register(sum16[1][j]);
       }
