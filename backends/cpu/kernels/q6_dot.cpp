@@ -91,16 +91,19 @@ ERNIE_TARGET_AVX2 static void q6_avx2(const BlockQ6* wb, const ActRowA8* acts, i
       c[2] = _mm256_or_si256(c[2], _mm256_and_si256(qh, bits45));
       c[3] = _mm256_or_si256(c[3], _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
     }
-    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)));
-    __m256i scales[4];
-    simd::pair_scales_4(sc16, scales);
-    const __m256 d = _mm256_set1_ps(_cvtsh_ss(blk.d));
+    __m256i sc16, scales[4];
+    __m256 d;
     for (int j = 0; j < N; ++j) {
       const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
       __m256i dots[8];
       for (int g = 0; g < 8; ++g) {
         const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(aq + 32 * g));
         dots[g] = _mm256_maddubs_epi16(codes[g], av);
+      }
+      if (j == 0) {  // after the first input's products, when the codes no longer fill the registers
+        sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)));
+        simd::pair_scales_4(sc16, scales);
+        d = _mm256_set1_ps(_cvtsh_ss(blk.d));
       }
       acc[j] = q6_accumulate(acc[j], simd::scaled_group_sums(dots, scales), d, sc16, acts[j], sb);
     }
