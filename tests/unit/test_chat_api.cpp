@@ -205,7 +205,7 @@ TEST_CASE("chat api: control markup in message text cannot become control tokens
   CHECK(hostile == benign);
 }
 
-TEST_CASE("chat api: thinking format separates reasoning from the answer; reasoning off and budgets") {
+TEST_CASE("chat api: thinking format separates reasoning from the answer, reasoning off and budgets") {
   Loaded model("tiny-moe-b");
   ernie_message m{sizeof(ernie_message), "user", "Weather in Paris?", nullptr, nullptr, 0, nullptr};
   auto run = [&](int32_t reasoning, int32_t budget, Events& ev) {

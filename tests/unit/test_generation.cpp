@@ -234,7 +234,7 @@ TEST_CASE("generate: context limits") {
   CHECK(ernie_session_cancel(nullptr) == ERNIE_E_INVALID_ARGUMENT);
 }
 
-TEST_CASE("save and restore: round trip continues identically; bad blobs are refused") {
+TEST_CASE("save and restore: round trip continues identically, bad blobs are refused") {
   Model model("tiny-moe-b");
   std::vector<int32_t> prompt = {1, 5, 17, 200, 33};
   ernie_generate_params gp;

@@ -253,7 +253,7 @@ TEST_CASE("pack: tiny-dense") {
         source_bytes(src + "/model.safetensors", "model.layers.2.mlp.gate_proj.weight"));
 }
 
-TEST_CASE("pack: explicit types convert matrices; norms and router stay f32") {
+TEST_CASE("pack: explicit types convert matrices, norms and router stay f32") {
   TempDir tmp;
   const std::string a = kData + "/tiny-moe-a", b = kData + "/tiny-moe-b";
   const std::string st_a = a + "/model.safetensors";
@@ -360,7 +360,7 @@ TEST_CASE("pack: every accepted layout gives the same tensors") {
   }
 }
 
-TEST_CASE("pack: tied lm_head is ignored; an absent router bias is zeros") {
+TEST_CASE("pack: tied lm_head is ignored, an absent router bias is zeros") {
   TempDir tmp;
   HfWriteOptions opt;
   opt.lm_head_when_tied = true;

@@ -103,7 +103,7 @@ TEST_SUITE("quant_tile") {
     }
   }
 
-  TEST_CASE("quant_tile: only where the CPU and the request allow; bad arguments are refused") {
+  TEST_CASE("quant_tile: only where the CPU and the request allow, bad arguments are refused") {
     const Isa best = ernie::cpu::cpu_supported_isa();
     for (DType t : {DType::Q8, DType::Q2, DType::F32, DType::BF16}) {
       CHECK_FALSE(static_cast<bool>(ernie::cpu::quant_tile_kernel(t, Isa::Avx512Vnni)));

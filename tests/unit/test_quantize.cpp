@@ -263,7 +263,7 @@ TEST_CASE("quantize: NaN and infinities are treated as 0") {
   }
 }
 
-TEST_CASE("quantize: rows one after another equal one call; output is deterministic") {
+TEST_CASE("quantize: rows one after another equal one call, output is deterministic") {
   const int64_t cols = 512, rows = 3;
   const std::vector<float> x = sample(Dist::HeavyTailed, rows * cols, 8);
   for (DType t : kTypes) {

@@ -83,7 +83,7 @@ TEST_SUITE("synth") {
     }
   }
 
-  TEST_CASE("synth: the same seed gives the same bytes on 1 or 2 threads; another seed differs") {
+  TEST_CASE("synth: the same seed gives the same bytes on 1 or 2 threads, another seed differs") {
     test::TempDir dir;
     const std::string one = test::read_file(synth(dir, "a.ernie", "--quant q4 --seed 7 --threads 1"));
     const std::string two = test::read_file(synth(dir, "b.ernie", "--quant q4 --seed 7 --threads 2"));

@@ -137,7 +137,7 @@ TEST_CASE("tools: automatic mode runs the tool, appends its result and continues
   CHECK(r.finish_reason != ERNIE_FINISH_ERROR);
 }
 
-TEST_CASE("tools: deferred calls stop generation; results come back as tool messages") {
+TEST_CASE("tools: deferred calls stop generation, results come back as tool messages") {
   Fixture f;
   ernie_message m = user("Weather in Oslo?");
   ernie_chat_params cp = f.chat(ERNIE_TOOL_CHOICE_NAMED, "get_weather");

@@ -132,7 +132,7 @@ TEST_CASE("mapped file pages: resident and huge-page bytes of one file's mapping
   CHECK(mapped_file_pages(dir.file("absent")).resident_bytes == 0);
 }
 
-TEST_CASE("streamed memory: 2 MB-aligned, zeroed, writable; absurd sizes refused") {
+TEST_CASE("streamed memory: 2 MB-aligned, zeroed, writable, absurd sizes refused") {
   // The KV cache and a model read without mmap live here (alloc_streamed).
   for (uint64_t size : {uint64_t{1}, uint64_t{2} << 20, (uint64_t{5} << 20) + 7}) {
     CAPTURE(size);
