@@ -106,20 +106,25 @@ ERNIE_TARGET_AVX512 double fma_avx512() {
   return 2.0 * 16 * 16 * kFmaIters;
 }
 
-// maddubs (u8 x s8 pairs -> i16) then madd with ones (-> i32) and an add:
-// the avx2 kernels' inner step, 32 multiply-adds per chain step.
+// maddubs (u8 x s8 pairs -> i16) and an i16 add: the avx2 tiles' step, 32
+// multiply-adds (their vpmaddwd widening comes once per 8 steps). The
+// products' operands are loop-invariant, so each goes through an empty
+// volatile asm: otherwise the compiler computes them once and the loop
+// measures additions only (it did before 2026-11-30).
 ERNIE_TARGET_AVX2 double dot_avx2() {
   __m256i acc[8];
-  for (int k = 0; k < 8; ++k) acc[k] = _mm256_set1_epi32(k);
-  const __m256i u = _mm256_set1_epi8(3), s = _mm256_set1_epi8(-2), ones = _mm256_set1_epi16(1);
+  for (int k = 0; k < 8; ++k) acc[k] = _mm256_set1_epi16(static_cast<int16_t>(k));
+  const __m256i u = _mm256_set1_epi8(3), s = _mm256_set1_epi8(-2);
   for (int64_t i = 0; i < kDotIters; ++i) {
     for (int k = 0; k < 8; ++k) {
-      acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), ones));
+      __m256i uk = u;
+      asm volatile("" : "+x"(uk));
+      acc[k] = _mm256_add_epi16(acc[k], _mm256_maddubs_epi16(uk, s));
     }
   }
   __m256i t = acc[0];
-  for (int k = 1; k < 8; ++k) t = _mm256_add_epi32(t, acc[k]);
-  g_sink_u64 = static_cast<uint64_t>(_mm256_extract_epi32(t, 0));
+  for (int k = 1; k < 8; ++k) t = _mm256_add_epi16(t, acc[k]);
+  g_sink_u64 = static_cast<uint64_t>(_mm256_extract_epi16(t, 0));
   return 2.0 * 8 * 32 * kDotIters;
 }
 
