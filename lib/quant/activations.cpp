@@ -12,7 +12,7 @@ namespace ernie::quant {
 namespace {
 
 // One block of 32 finite values.
-void quantize_act_block(const float* x, int8_t* q, float* d, int16_t* s16) {
+void quantize_act_block(const float* x, int8_t* q, float* d, int16_t* s16, float* ds) {
   F4 m{};
   for (int i = 0; i < kQ8BlockValues; i += 4) m = max4(m, abs4(load4(x + i)));
   const float amax = max_lane4(m);
@@ -27,11 +27,12 @@ void quantize_act_block(const float* x, int8_t* q, float* d, int16_t* s16) {
     for (int l = 0; l < 4; ++l) q[i + l] = static_cast<int8_t>(c[l]);
   }
   for (int h = 0; h < 2; ++h) s16[h] = static_cast<int16_t>((sums[h][0] + sums[h][1]) + (sums[h][2] + sums[h][3]));
+  *ds = *d * static_cast<float>(s16[0] + s16[1]);
 }
 
 }  // namespace
 
-void quantize_acts(const float* x, int64_t n, int8_t* q, float* d, int16_t* s16) {
+void quantize_acts(const float* x, int64_t n, int8_t* q, float* d, int16_t* s16, float* ds) {
   ERNIE_CHECK(n >= 0 && n % kQ8BlockValues == 0, ERNIE_E_INVALID_ARGUMENT,
               "quantize_acts: %lld values are not a whole number of blocks of %d", static_cast<long long>(n),
               kQ8BlockValues);
@@ -45,7 +46,7 @@ void quantize_acts(const float* x, int64_t n, int8_t* q, float* d, int16_t* s16)
       for (int i = 0; i < kQ8BlockValues; ++i) clean[i] = std::isfinite(xb[i]) ? xb[i] : 0.0f;
       xb = clean;
     }
-    quantize_act_block(xb, q + b * kQ8BlockValues, d + b, s16 + 2 * b);
+    quantize_act_block(xb, q + b * kQ8BlockValues, d + b, s16 + 2 * b, ds + b);
   }
 }
 

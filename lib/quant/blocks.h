@@ -68,11 +68,15 @@ inline void q4_scale_min(const uint8_t* scales, int j, int* sc, int* m) {
 // Activations quantized once per matrix product and shared by every weight
 // row (and every expert): per 32 values an f32 scale, int8 codes, and the sum
 // of the codes of each 16 (for the min and offset terms of q6/q4/q2).
-// value = d[i / 32] * q[i]; s16[i / 16] = sum of q over that 16.
+// value = d[i / 32] * q[i]; s16[i / 16] = sum of q over that 16;
+// ds[i / 32] = d[i / 32] * (sum of q over that 32), rounded once: q4's min
+// term is one multiply-add with it instead of an integer product, a
+// conversion and a multiply per weight row.
 struct ActRowA8 {
   const int8_t* q = nullptr;
   const float* d = nullptr;
   const int16_t* s16 = nullptr;
+  const float* ds = nullptr;
 };
 
 }  // namespace ernie::quant

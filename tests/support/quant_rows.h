@@ -25,16 +25,18 @@ struct Acts {
   std::vector<int8_t> q;
   std::vector<float> d;
   std::vector<int16_t> s16;
+  std::vector<float> ds;
 
-  explicit Acts(int64_t n) : q(n), d(n / 32), s16(n / 16) {}
-  void finish() {  // s16 from the codes
+  explicit Acts(int64_t n) : q(n), d(n / 32), s16(n / 16), ds(n / 32) {}
+  void finish() {  // s16 and ds from the codes and scales
     for (size_t h = 0; h < s16.size(); ++h) {
       int s = 0;
       for (int i = 0; i < 16; ++i) s += q[16 * h + i];
       s16[h] = static_cast<int16_t>(s);
     }
+    for (size_t g = 0; g < ds.size(); ++g) ds[g] = d[g] * static_cast<float>(s16[2 * g] + s16[2 * g + 1]);
   }
-  ActRowA8 view() const { return {q.data(), d.data(), s16.data()}; }
+  ActRowA8 view() const { return {q.data(), d.data(), s16.data(), ds.data()}; }
 };
 
 inline Acts random_acts(int64_t n, std::mt19937& rng) {

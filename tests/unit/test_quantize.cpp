@@ -430,14 +430,15 @@ TEST_CASE("quantize: bad arguments are refused") {
           int8_t q[48];
           float d[2];
           int16_t s[3];
-          quantize_acts(x, 48, q, d, s);
+          float ds[2];
+          quantize_acts(x, 48, q, d, s, ds);
         }) == ERNIE_E_INVALID_ARGUMENT);
   float x[1] = {};
   uint8_t q[1] = {};
   quantize_row(DType::Q2, x, q, 0);  // zero values: nothing to do
 }
 
-TEST_CASE("quantize: activations per 32 values, nearest codes, 16-value sums") {
+TEST_CASE("quantize: activations per 32 values, nearest codes, 16-value sums, scaled 32-value sums") {
   const int64_t n = 8 * 32;
   std::vector<float> x = sample(Dist::HeavyTailed, n, 10, 3.0);
   for (int i = 64; i < 96; ++i) x[static_cast<size_t>(i)] = 0.0f;  // block 2 all zero
@@ -445,7 +446,8 @@ TEST_CASE("quantize: activations per 32 values, nearest codes, 16-value sums") {
   std::vector<int8_t> q(n);
   std::vector<float> d(n / 32);
   std::vector<int16_t> s16(n / 16);
-  quantize_acts(x.data(), n, q.data(), d.data(), s16.data());
+  std::vector<float> ds(n / 32);
+  quantize_acts(x.data(), n, q.data(), d.data(), s16.data(), ds.data());
   for (int64_t b = 0; b < n / 32; ++b) {
     CAPTURE(b);
     float amax = 0.0f;
@@ -469,6 +471,7 @@ TEST_CASE("quantize: activations per 32 values, nearest codes, 16-value sums") {
     for (int i = 0; i < 16; ++i) sum += q[h * 16 + i];
     CHECK(s16[h] == sum);
   }
+  for (int64_t b = 0; b < n / 32; ++b) CHECK(ds[b] == d[b] * static_cast<float>(s16[2 * b] + s16[2 * b + 1]));
   // Non-finite activations count as 0.
   std::vector<float> dirty = x, clean = x;
   dirty[40] = std::numeric_limits<float>::quiet_NaN();
@@ -477,11 +480,13 @@ TEST_CASE("quantize: activations per 32 values, nearest codes, 16-value sums") {
   std::vector<int8_t> q2(n), q3(n);
   std::vector<float> d2(n / 32), d3(n / 32);
   std::vector<int16_t> s2(n / 16), s3(n / 16);
-  quantize_acts(dirty.data(), n, q2.data(), d2.data(), s2.data());
-  quantize_acts(clean.data(), n, q3.data(), d3.data(), s3.data());
+  std::vector<float> ds2(n / 32), ds3(n / 32);
+  quantize_acts(dirty.data(), n, q2.data(), d2.data(), s2.data(), ds2.data());
+  quantize_acts(clean.data(), n, q3.data(), d3.data(), s3.data(), ds3.data());
   CHECK(q2 == q3);
   CHECK(d2 == d3);
   CHECK(s2 == s3);
+  CHECK(ds2 == ds3);
 }
 
 }  // TEST_SUITE

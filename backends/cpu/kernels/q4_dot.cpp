@@ -1,8 +1,8 @@
 // q4 weights (super-blocks of 256: 8 sub-blocks of 32 with 6-bit scale and
 // min) against int8 activations. Sub-blocks line up with the activations'
 // 32-value scales, so per sub-block s:
-//   d_a[s] * (d * sc[s] * sum(q * a) - dmin * m[s] * sum(a))
-// where sum(a) comes from the activations' s16 (two 16-value sums).
+//   d_a[s] * d * sc[s] * sum(q * a) - dmin * m[s] * ds_a[s]
+// where ds_a[s] = d_a[s] * sum(a), computed once per activation row (ActRowA8).
 #include <cstring>
 
 #include "format/dtype.h"
@@ -34,8 +34,7 @@ void q4_dot_scalar(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t n
         const int64_t v0 = sb * kSuperBlockValues + 32 * s;
         int32_t isum = 0;
         for (int i = 0; i < 32; ++i) isum += ((qs[i] >> shift) & 15) * a.q[v0 + i];
-        const int32_t asum = a.s16[v0 / 16] + a.s16[v0 / 16 + 1];
-        sum += a.d[v0 / 32] * (d * static_cast<float>(sc * isum) - dmin * static_cast<float>(m * asum));
+        sum += a.d[v0 / 32] * (d * static_cast<float>(sc * isum)) - dmin * static_cast<float>(m) * a.ds[v0 / 32];
       }
     }
     out[j] = sum;
@@ -82,9 +81,8 @@ ERNIE_TARGET_AVX2 inline __m256i q4_scale_min_bytes2(const uint8_t* a, const uin
 
 // Per-super-block weights, shared by every activation row.
 struct Q4Scales {
-  __m256 dsc;   // d * sc[s]
-  __m256 dmin;  // dmin in every lane
-  __m256i m16;  // m[s] in int16 lanes 2s and 2s+1 (pairs with the activations' s16)
+  __m256 dsc;    // d * sc[s]
+  __m256 mdmin;  // m[s] * dmin (exact: 6 bits times an f16's 11)
 };
 
 ERNIE_TARGET_AVX2 inline Q4Scales q4_scales(const BlockQ4& blk) {
@@ -95,21 +93,17 @@ ERNIE_TARGET_AVX2 inline Q4Scales q4_scales(const BlockQ4& blk) {
   Q4Scales s;
   s.dsc = _mm256_mul_ps(_mm256_permutevar8x32_ps(dd, _mm256_setzero_si256()),
                         _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm)));
-  s.dmin = _mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1));
-  s.m16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
+  s.mdmin = _mm256_mul_ps(_mm256_permutevar8x32_ps(dd, _mm256_set1_epi32(1)),
+                          _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(sm, sm))));
   return s;
 }
 
-// acc += d_a * (dsc * isum - dmin * m * asum), lane s = sub-block s. The
-// min term: madd of s16 (|s16| <= 16 * 127) with m (<= 63) is at most
-// 2 * 2032 * 63 per lane.
+// acc += d_a * dsc * isum - mdmin * ds_a, lane s = sub-block s.
 ERNIE_TARGET_AVX2 inline __m256 q4_accumulate(__m256 acc, __m256i isum, const Q4Scales& s, const ActRowA8& a,
                                                int64_t sb) {
   const __m256 da = _mm256_loadu_ps(a.d + sb * 8);
-  const __m256i s16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.s16 + sb * 16));
-  const __m256 mins = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, s.m16));
   acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(s.dsc, da), acc);
-  return _mm256_fnmadd_ps(mins, _mm256_mul_ps(s.dmin, da), acc);
+  return _mm256_fnmadd_ps(s.mdmin, _mm256_loadu_ps(a.ds + sb * 8), acc);
 }
 
 }  // namespace
@@ -204,8 +198,9 @@ ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* act
         _mm_cvtph_ps(_mm_insert_epi32(_mm_cvtsi32_si128(static_cast<int>(dd_a)), static_cast<int>(dd_b), 1)));
     const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_castsi256_si128(_mm256_permute4x64_epi64(sm, 0x08))));
     const __m512 dsc = _mm512_mul_ps(_mm512_permutexvar_ps(d_lanes, dd), sc);
-    const __m512 dmin = _mm512_permutexvar_ps(dmin_lanes, dd);
-    const __m512i m16 = _mm512_cvtepu8_epi16(_mm256_unpackhi_epi8(sm, sm));
+    const __m512 mdmin = _mm512_mul_ps(
+        _mm512_permutexvar_ps(dmin_lanes, dd),
+        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_castsi256_si128(_mm256_permute4x64_epi64(sm, 0x0D)))));
     for (int j = 0; j < N; ++j) {
       const int8_t* aq = acts[j].q + sb * kSuperBlockValues;
       // Chunk p (64 values: 128-bit quarter q holds 4 lanes of group 2p +
@@ -225,14 +220,12 @@ ERNIE_TARGET_AVX512 static void q4_avx512(const BlockQ4* wb, const ActRowA8* act
       const __m512i t = _mm512_add_epi32(_mm512_shuffle_i64x2(quads_a, quads_b, _MM_SHUFFLE(2, 0, 2, 0)),
                                          _mm512_shuffle_i64x2(quads_a, quads_b, _MM_SHUFFLE(3, 1, 3, 1)));
       const __m512 isum = _mm512_cvtepi32_ps(_mm512_permutexvar_epi32(group_order, t));
-      const __m512 da = _mm512_loadu_ps(acts[j].d + sb * 8);
-      const __m512i s16 = _mm512_loadu_si512(acts[j].s16 + sb * 16);
-      const __m512 mins = _mm512_cvtepi32_ps(_mm512_madd_epi16(s16, m16));
-      const __m512 f = _mm512_mul_ps(dsc, da), g = _mm512_mul_ps(dmin, da);
+      const __m512 f = _mm512_mul_ps(dsc, _mm512_loadu_ps(acts[j].d + sb * 8));
+      const __m512 ds = _mm512_loadu_ps(acts[j].ds + sb * 8);
       acc[j] = _mm256_fmadd_ps(_mm512_castps512_ps256(isum), _mm512_castps512_ps256(f), acc[j]);
-      acc[j] = _mm256_fnmadd_ps(_mm512_castps512_ps256(mins), _mm512_castps512_ps256(g), acc[j]);
+      acc[j] = _mm256_fnmadd_ps(_mm512_castps512_ps256(mdmin), _mm512_castps512_ps256(ds), acc[j]);
       acc[j] = _mm256_fmadd_ps(simd::upper_half(isum), simd::upper_half(f), acc[j]);
-      acc[j] = _mm256_fnmadd_ps(simd::upper_half(mins), simd::upper_half(g), acc[j]);
+      acc[j] = _mm256_fnmadd_ps(simd::upper_half(mdmin), simd::upper_half(ds), acc[j]);
     }
   }
   for (; sb < nsb; ++sb) {

@@ -1,7 +1,7 @@
 // q4 prefill tile kernel (quant_tile.h): 16 weight rows x many activation
 // rows. Per 32-value group s of a super-block, each output follows
 // q4_accumulate's arithmetic exactly:
-//   acc[s] = fma(isum, d * sc[s] * d_a, acc[s]) - m[s] * asum * (dmin * d_a)
+//   acc[s] = fma(isum, d * sc[s] * d_a, acc[s]) - (m[s] * dmin) * ds_a
 // with vectors over the 16 weight rows instead of over the 8 groups.
 #include <cstddef>
 
@@ -17,7 +17,7 @@ using quant::kSuperBlockValues;
 
 namespace {
 
-// scales rows: 0..7 d * sc[s], 8..15 m[s] (as float), 16 dmin; lane r = row r.
+// scales rows: 0..7 d * sc[s], 8..15 m[s] * dmin; lane r = row r.
 // One transpose of the blocks' first 32 bytes puts d and dmin in t[0] and
 // the 12 scale bytes in t[1..3], 16 rows per register.
 ERNIE_TARGET_AVX512 void q4_tile_scales_avx512(const uint8_t* const blk[kTileRows], float (*scales)[kTileRows]) {
@@ -26,6 +26,7 @@ ERNIE_TARGET_AVX512 void q4_tile_scales_avx512(const uint8_t* const blk[kTileRow
   __m512i t[8];
   simd::transpose_16x8_epi32(blk, 0, t);
   const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(t[0]));
+  const __m512 dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(t[0], 16)));
   const __m512i k15 = _mm512_set1_epi32(15), k3 = _mm512_set1_epi32(3);
   for (int s = 0; s < 8; ++s) {
     // Byte s: low nibble = sc & 15, high = m & 15. Byte 8 + s/2, nibble s%2:
@@ -36,9 +37,8 @@ ERNIE_TARGET_AVX512 void q4_tile_scales_avx512(const uint8_t* const blk[kTileRow
     const __m512i m = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(low, 4), k15),
                                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(high, 2), k3), 4));
     _mm512_store_ps(scales[s], _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
-    _mm512_store_ps(scales[8 + s], _mm512_cvtepi32_ps(m));
+    _mm512_store_ps(scales[8 + s], _mm512_mul_ps(_mm512_cvtepi32_ps(m), dmin));
   }
-  _mm512_store_ps(scales[16], _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(t[0], 16))));
 }
 
 // codes[s][k] lane r = the 4 codes of values 32s + 4k .. +3 of row r.
@@ -58,9 +58,6 @@ ERNIE_TARGET_AVX512 void q4_tile_codes_avx512(const uint8_t* const blk[kTileRows
 template <int N>
 ERNIE_TARGET_AVX512 void q4_tile_acts_avx512(const TileScratch& t, const ActRowA8* acts, int64_t sb,
                                       float (*acc)[8][kTileRows]) {
-  const __m512 dmin = _mm512_load_ps(t.scales[16]);
-  alignas(32) float asums[N][8];
-  for (int j = 0; j < N; ++j) simd::group_asums_avx2(acts[j], sb, asums[j]);
   for (int s = 0; s < 8; ++s) {
     const int64_t v0 = sb * kSuperBlockValues + 32 * s;
     __m512i isum[N];
@@ -71,13 +68,12 @@ ERNIE_TARGET_AVX512 void q4_tile_acts_avx512(const TileScratch& t, const ActRowA
         isum[j] = _mm512_dpbusd_epi32(isum[j], w, _mm512_set1_epi32(simd::load_i32(acts[j].q + v0 + 4 * k)));
       }
     }
-    const __m512 dsc = _mm512_load_ps(t.scales[s]), mf = _mm512_load_ps(t.scales[8 + s]);
+    const __m512 dsc = _mm512_load_ps(t.scales[s]), mdmin = _mm512_load_ps(t.scales[8 + s]);
     for (int j = 0; j < N; ++j) {
       const __m512 da = _mm512_set1_ps(acts[j].d[v0 / 32]);
-      const __m512 mins = _mm512_mul_ps(mf, _mm512_set1_ps(asums[j][s]));  // exact: < 2^24
       __m512 a = _mm512_load_ps(acc[j][s]);
       a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(dsc, da), a);
-      _mm512_store_ps(acc[j][s], _mm512_fnmadd_ps(mins, _mm512_mul_ps(dmin, da), a));
+      _mm512_store_ps(acc[j][s], _mm512_fnmadd_ps(mdmin, _mm512_set1_ps(acts[j].ds[v0 / 32]), a));
     }
   }
 }
@@ -90,6 +86,7 @@ ERNIE_TARGET_AVX2 void q4_tile_scales_avx2(const uint8_t* const blk[kTileRows], 
     __m256i t[8];
     simd::transpose_8x8_epi32(blk + h, 0, t);
     const __m256 d = simd::low_f16_to_f32(t[0]);
+    const __m256 dmin = simd::low_f16_to_f32(_mm256_srli_epi32(t[0], 16));
     for (int s = 0; s < 8; ++s) {
       const __m256i low = _mm256_srli_epi32(t[1 + s / 4], 8 * (s % 4));
       const __m256i high = _mm256_srli_epi32(t[3], 8 * (s / 2) + 4 * (s % 2));
@@ -98,9 +95,8 @@ ERNIE_TARGET_AVX2 void q4_tile_scales_avx2(const uint8_t* const blk[kTileRows], 
       const __m256i m = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(low, 4), k15),
                                         _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(high, 2), k3), 4));
       _mm256_store_ps(scales[s] + h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc)));
-      _mm256_store_ps(scales[8 + s] + h, _mm256_cvtepi32_ps(m));
+      _mm256_store_ps(scales[8 + s] + h, _mm256_mul_ps(_mm256_cvtepi32_ps(m), dmin));
     }
-    _mm256_store_ps(scales[16] + h, simd::low_f16_to_f32(_mm256_srli_epi32(t[0], 16)));
   }
 }
 
@@ -125,8 +121,6 @@ template <int N>
 ERNIE_TARGET_AVX2 void q4_tile_acts_avx2(const TileScratch& t, const ActRowA8* acts, int64_t sb,
                                          float (*acc)[8][kTileRows]) {
   const __m256i ones = _mm256_set1_epi16(1);
-  alignas(32) float asums[N][8];
-  for (int j = 0; j < N; ++j) simd::group_asums_avx2(acts[j], sb, asums[j]);
   for (int s = 0; s < 8; ++s) {
     const int64_t v0 = sb * kSuperBlockValues + 32 * s;
     __m256i sum16[2][N];  // [half][input]: both halves share each broadcast
@@ -145,15 +139,13 @@ ERNIE_TARGET_AVX2 void q4_tile_acts_avx2(const TileScratch& t, const ActRowA8* a
     }
     for (int j = 0; j < N; ++j) {
       const __m256 da = _mm256_broadcast_ss(acts[j].d + v0 / 32);
-      const __m256 asum = _mm256_broadcast_ss(&asums[j][s]);
+      const __m256 ds = _mm256_broadcast_ss(acts[j].ds + v0 / 32);
       for (int h = 0; h < 2; ++h) {
-        const __m256 dsc = _mm256_load_ps(t.scales[s] + 8 * h), mf = _mm256_load_ps(t.scales[8 + s] + 8 * h);
-        const __m256 dmin = _mm256_load_ps(t.scales[16] + 8 * h);
+        const __m256 dsc = _mm256_load_ps(t.scales[s] + 8 * h), mdmin = _mm256_load_ps(t.scales[8 + s] + 8 * h);
         const __m256i isum = _mm256_madd_epi16(sum16[h][j], ones);
-        const __m256 mins = _mm256_mul_ps(mf, asum);  // exact: < 2^24
         __m256 a = _mm256_load_ps(acc[j][s] + 8 * h);
         a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dsc, da), a);
-        _mm256_store_ps(acc[j][s] + 8 * h, _mm256_fnmadd_ps(mins, _mm256_mul_ps(dmin, da), a));
+        _mm256_store_ps(acc[j][s] + 8 * h, _mm256_fnmadd_ps(mdmin, ds, a));
       }
     }
   }

@@ -72,14 +72,6 @@ ERNIE_TARGET_AVX2 inline __m256 low_f16_to_f32(__m256i v) {
   return _mm256_cvtph_ps(_mm256_castsi256_si128(packed));
 }
 
-// asums[g] = the sum of the activations of 32-value group g of super-block
-// sb, as a float (exact: at most 2 * 16 * 127 in size): the s16 pairs,
-// added once per call instead of once per group and input in the epilogue.
-ERNIE_TARGET_AVX2 inline void group_asums_avx2(const quant::ActRowA8& a, int64_t sb, float asums[8]) {
-  const __m256i s16 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.s16 + sb * 16));
-  _mm256_storeu_ps(asums, _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, _mm256_set1_epi16(1))));
-}
-
 // offsets[b] = 32 * s16[b] for the 16 sub-blocks of super-block sb: q6
 // codes are q + 32, so a sub-block's dot with them exceeds its dot with q
 // by this much.

@@ -13,12 +13,13 @@ void ActA8::reserve(int64_t max_rows, int64_t max_values) {
   q_ = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(max_values));
   d_ = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(max_values / 32));
   s16_ = std::make_unique_for_overwrite<int16_t[]>(static_cast<size_t>(max_values / 16));
+  ds_ = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(max_values / 32));
   rows_.resize(static_cast<size_t>(max_rows));
 }
 
 uint64_t ActA8::bytes_for(int64_t max_rows, int64_t max_values) {
   const auto v = static_cast<uint64_t>((max_values + 31) / 32 * 32 + 32 * max_rows);
-  return v + v / 32 * sizeof(float) + v / 16 * sizeof(int16_t) +
+  return v + 2 * (v / 32) * sizeof(float) + v / 16 * sizeof(int16_t) +
          static_cast<uint64_t>(max_rows) * sizeof(quant::ActRowA8);
 }
 
@@ -34,8 +35,9 @@ void ActA8::append(const float* x, int64_t n, int64_t ldx, int64_t cols, ThreadP
     int8_t* q = &q_[static_cast<size_t>(at)];
     float* d = &d_[static_cast<size_t>(at / 32)];
     int16_t* s = &s16_[static_cast<size_t>(at / 16)];
-    quant::quantize_acts(x + t * ldx, cols, q, d, s);
-    rows_[static_cast<size_t>(row0 + t)] = {q, d, s};
+    float* ds = &ds_[static_cast<size_t>(at / 32)];
+    quant::quantize_acts(x + t * ldx, cols, q, d, s, ds);
+    rows_[static_cast<size_t>(row0 + t)] = {q, d, s, ds};
   };
   // A row is a few microseconds of work: only batches are worth spreading.
   if (n < 8) {

@@ -37,6 +37,7 @@ class ActA8 {
   std::unique_ptr<int8_t[]> q_;
   std::unique_ptr<float[]> d_;
   std::unique_ptr<int16_t[]> s16_;
+  std::unique_ptr<float[]> ds_;
   std::vector<quant::ActRowA8> rows_;
   int64_t max_rows_ = 0, max_values_ = 0;
   int64_t n_rows_ = 0, n_values_ = 0;  // in use
