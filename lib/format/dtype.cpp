@@ -18,12 +18,13 @@ const char* dtype_name(DType t) {
     case DType::Q6: return "q6";
     case DType::Q4: return "q4";
     case DType::Q2: return "q2";
+    case DType::Q4X8: return "q4x8";
   }
   return "?";
 }
 
 bool dtype_from_name(const char* name, DType* out) {
-  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8, DType::Q6, DType::Q4, DType::Q2}) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8, DType::Q6, DType::Q4, DType::Q2, DType::Q4X8}) {
     if (std::strcmp(name, dtype_name(t)) == 0) {
       *out = t;
       return true;
@@ -34,7 +35,7 @@ bool dtype_from_name(const char* name, DType* out) {
 
 bool dtype_known(uint32_t raw) {
   return raw <= static_cast<uint32_t>(DType::BF16) ||
-         (raw >= static_cast<uint32_t>(DType::Q8) && raw <= static_cast<uint32_t>(DType::Q2));
+         (raw >= static_cast<uint32_t>(DType::Q8) && raw <= static_cast<uint32_t>(DType::Q4X8));
 }
 
 bool dtype_is_quantized(DType t) { return static_cast<uint32_t>(t) >= static_cast<uint32_t>(DType::Q8); }
@@ -47,7 +48,8 @@ uint64_t dtype_block_values(DType t) {
     case DType::Q8: return quant::kQ8BlockValues;
     case DType::Q6:
     case DType::Q4:
-    case DType::Q2: return quant::kSuperBlockValues;
+    case DType::Q2:
+    case DType::Q4X8: return quant::kSuperBlockValues;
   }
   return 0;
 }
@@ -61,9 +63,12 @@ uint64_t dtype_block_bytes(DType t) {
     case DType::Q6: return sizeof(quant::BlockQ6);
     case DType::Q4: return sizeof(quant::BlockQ4);
     case DType::Q2: return sizeof(quant::BlockQ2);
+    case DType::Q4X8: return sizeof(quant::BlockQ4X8) / quant::kQ4X8Rows;
   }
   return 0;
 }
+
+uint64_t dtype_row_group(DType t) { return t == DType::Q4X8 ? quant::kQ4X8Rows : 1; }
 
 uint64_t dtype_row_bytes(DType t, uint64_t cols) {
   const uint64_t per = dtype_block_values(t);
@@ -155,7 +160,8 @@ void convert_to_f32(DType from, const void* src, float* dst, size_t n) {
     case DType::Q8:
     case DType::Q6:
     case DType::Q4:
-    case DType::Q2: quant::dequantize_row(from, src, dst, static_cast<int64_t>(n)); return;
+    case DType::Q2:
+    case DType::Q4X8: quant::dequantize_row(from, src, dst, static_cast<int64_t>(n)); return;
   }
 }
 
@@ -175,7 +181,8 @@ void convert_from_f32(DType to, const float* src, void* dst, size_t n) {
     case DType::Q8:
     case DType::Q6:
     case DType::Q4:
-    case DType::Q2: quant::quantize_row(to, src, dst, static_cast<int64_t>(n)); return;
+    case DType::Q2:
+    case DType::Q4X8: quant::quantize_row(to, src, dst, static_cast<int64_t>(n)); return;
   }
 }
 

@@ -15,14 +15,18 @@ enum class DType : uint32_t {
   Q6 = 17,
   Q4 = 18,
   Q2 = 19,
+  Q4X8 = 20,  // q4 with 8 rows' super-blocks interleaved (blocks.h)
 };
 
-// True for the block-quantized types (Q8, Q6, Q4, Q2).
+// True for the block-quantized types (Q8, Q6, Q4, Q2, Q4X8).
 bool dtype_is_quantized(DType t);
-// Values per block: 1 for f32/f16/bf16, 32 for q8, 256 for q6/q4/q2.
+// Values per block: 1 for f32/f16/bf16, 32 for q8, 256 for q6/q4/q2/q4x8.
 uint64_t dtype_block_values(DType t);
-// Bytes per block (per value for the float types).
+// Bytes per block (per value for the float types; for q4x8 per row's block).
 uint64_t dtype_block_bytes(DType t);
+// Rows stored together: 8 for q4x8 (a tensor's rows must be a multiple and
+// a row's bytes are spread over its group), 1 for every other type.
+uint64_t dtype_row_group(DType t);
 // Parses a name written by dtype_name; false if unknown.
 bool dtype_from_name(const char* name, DType* out);
 
@@ -42,6 +46,8 @@ uint16_t f32_to_f16(float v);
 
 // Converts `n` elements of `src` (type `from`) to f32; for a quantized type
 // `n` must be a whole number of blocks (the scalar dequantize reference).
+// For q4x8, `n` values are one group of 8 rows of n / 8 values, and dst gets
+// them row after row.
 void convert_to_f32(DType from, const void* src, float* dst, size_t n);
 // Converts `n` f32 elements to `to`; for a quantized type `n` must be a whole
 // number of blocks (quant::quantize_row).

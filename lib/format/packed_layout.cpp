@@ -108,6 +108,8 @@ std::optional<uint64_t> tensor_byte_size(DType type, const uint64_t* shape, size
   }
   uint64_t row_bytes = dtype_row_bytes(type, shape[ndim - 1]);
   if (row_bytes == 0) return std::nullopt;
+  const uint64_t rows = ndim >= 2 ? shape[ndim - 2] : 1;  // q4x8 stores whole groups of rows
+  if (rows % dtype_row_group(type) != 0) return std::nullopt;
   return elements / shape[ndim - 1] * row_bytes;
 }
 

@@ -13,6 +13,7 @@
 
 #include "format/packed_writer.h"
 #include "hf/range_crc.h"
+#include "quant/blocks.h"
 #include "platform/platform.h"
 #include "util/checksum.h"
 #include "util/error.h"
@@ -99,6 +100,11 @@ class Streamer {
                                                  kMinChunkElements, kMaxChunkElements);
     chunk_elements_ = std::min(budget, (largest + kBlockMultiple - 1) / kBlockMultiple * kBlockMultiple);
     chunk_elements_ = std::max<uint64_t>(chunk_elements_ / kBlockMultiple * kBlockMultiple, kBlockMultiple);
+    // A type storing rows in groups (q4x8) converts whole groups per chunk.
+    for (size_t i = 0; i < ck_.tensors.size(); ++i) {
+      if (dtype_row_group(types_[i]) == 1) continue;
+      chunk_elements_ = std::max(chunk_elements_, dtype_row_group(types_[i]) * static_cast<uint64_t>(ck_.tensors[i].spec.shape.back()));
+    }
     std::vector<std::thread> threads;
     try {
       for (int i = 0; i < n_threads; ++i) threads.emplace_back([this] { work(); });
@@ -174,12 +180,17 @@ class Streamer {
       std::fill(buf.dst.begin(), buf.dst.end(), uint8_t{0});
       while (sink.remaining() > 0) sink.write(buf.dst.data(), std::min<uint64_t>(sink.remaining(), buf.dst.size()));
     }
+    // Values converted together: a group of rows for q4x8, else any whole blocks.
+    const uint64_t group = dtype_row_group(to) > 1 ? dtype_row_group(to) * static_cast<uint64_t>(t.spec.shape.back()) : 0;
+    const uint64_t step = group ? chunk_elements_ / group * group : chunk_elements_;
     for (const SourcePiece& p : t.pieces) {
       const SafetensorsFile& shard = ck_.shards[p.shard];
       const uint64_t from_bytes = dtype_row_bytes(p.dtype, 1);
+      ERNIE_CHECK(!group || (p.dst_element % group == 0 && p.elements % group == 0), ERNIE_E_INTERNAL,
+                  "tensor '%s': a source piece is not whole %s row groups", t.spec.name.c_str(), dtype_name(to));
       for (uint64_t done = 0; done < p.elements;) {
         if (cancelled_ || stop_) return;
-        const size_t n = static_cast<size_t>(std::min(p.elements - done, chunk_elements_));
+        const size_t n = static_cast<size_t>(std::min(p.elements - done, step));
         const uint64_t offset = p.offset + done * from_bytes;
         shard.read(offset, buf.src.data(), n * from_bytes);
         shard_crcs_[p.shard].add(offset, n * from_bytes, crc32c(buf.src.data(), n * from_bytes));
@@ -191,7 +202,11 @@ class Streamer {
           ERNIE_CHECK(out_bytes > 0, ERNIE_E_INTERNAL, "tensor '%s': %zu values are not whole %s blocks",
                       t.spec.name.c_str(), n, dtype_name(to));
           convert_to_f32(p.dtype, buf.src.data(), buf.f32.data(), n);
-          convert_from_f32(to, buf.f32.data(), buf.dst.data(), n);
+          const size_t per = group ? static_cast<size_t>(group) : n;  // q4x8 converts one group per call
+          const uint64_t per_bytes = dtype_row_bytes(to, per);
+          for (size_t at = 0; at < n; at += per) {
+            convert_from_f32(to, buf.f32.data() + at, buf.dst.data() + at / per * per_bytes, per);
+          }
           sink.write(buf.dst.data(), out_bytes);
         }
         done += n;
@@ -229,9 +244,17 @@ int thread_count(int requested, size_t n_tensors) {
 
 DType packed_dtype(const CanonicalTensor& t, const PackOptions& opt) {
   if (t.spec.role == TensorRole::Router) return DType::F32;
-  if (opt.recipe) return quant::recipe_dtype(*opt.recipe, t.spec.role, t.spec.shape.back());
+  if (opt.recipe) return quant::recipe_dtype(*opt.recipe, t.spec.role, matrix_rows(t.spec.shape), t.spec.shape.back());
   const std::optional<DType>& requested = opt.type;
-  if (requested) return t.spec.role == TensorRole::Norm ? DType::F32 : *requested;
+  if (requested) {
+    if (t.spec.role == TensorRole::Norm) return DType::F32;
+    // q4x8 only where rows come in whole groups and are not looked up one by one.
+    if (*requested == DType::Q4X8 &&
+        (t.spec.role == TensorRole::Embedding || matrix_rows(t.spec.shape) % quant::kQ4X8Rows != 0)) {
+      return DType::Q4;
+    }
+    return *requested;
+  }
   if (t.pieces.empty()) return DType::F32;
   const DType first = t.pieces[0].dtype;
   for (const auto& p : t.pieces) {

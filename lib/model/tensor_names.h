@@ -36,6 +36,11 @@ struct TensorSpec {
   TensorRole role;
 };
 
+// Rows of each matrix of a tensor of this shape (shape[-2]; 1 for a vector).
+inline int64_t matrix_rows(const std::vector<int64_t>& shape) {
+  return shape.size() >= 2 ? shape[shape.size() - 2] : 1;
+}
+
 std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
 
 std::string layer_tensor_name(int64_t layer, const char* suffix);  // "blk.N.suffix"

@@ -26,6 +26,9 @@ TensorView view_of(const PackedFile& file, const TensorSpec& spec) {
                 ERNIE_E_INVALID_MODEL, "packed model: tensor '%s' must be stored as f32, f16 or bf16",
                 spec.name.c_str());
   }
+  ERNIE_CHECK(dtype_row_group(t->type) == 1 || spec.role != TensorRole::Embedding, ERNIE_E_INVALID_MODEL,
+              "packed model: tensor '%s' is stored as %s, whose rows cannot be read one at a time",
+              spec.name.c_str(), dtype_name(t->type));
   TensorView v;
   v.type = t->type;
   const auto& s = t->shape;

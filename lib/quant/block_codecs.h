@@ -15,6 +15,10 @@ void quantize_q4(const float* src, uint8_t* dst, int64_t blocks);
 void dequantize_q4(const uint8_t* src, float* dst, int64_t blocks);
 void quantize_q2(const float* src, uint8_t* dst, int64_t blocks);
 void dequantize_q2(const uint8_t* src, float* dst, int64_t blocks);
+// q4x8 (q4x8.cpp): `blocks` row blocks of one group of 8 rows, rows one
+// after the other in the floats.
+void quantize_q4x8(const float* src, uint8_t* dst, int64_t blocks);
+void dequantize_q4x8(const uint8_t* src, float* dst, int64_t blocks);
 
 // The 12 bytes of BlockQ4::scales for 6-bit sc[8] and m[8] (q4_scale_min in
 // blocks.h reads them back).

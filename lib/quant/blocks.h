@@ -18,6 +18,18 @@
 //   q4.scales (12 bytes): byte j (j < 8): low nibble = sc[j] & 15, high nibble = m[j] & 15;
 //     byte 8 + j/2, nibble j%2: bits 0-1 = sc[j] >> 4, bits 2-3 = m[j] >> 4
 //   q2.scales[j]: low nibble = sc[j], high nibble = m[j]
+//
+// q4x8 holds the q4 blocks of 8 consecutive rows (same values, same bits per
+// weight) interleaved so that a 32-byte load gives 4 code bytes of each of
+// the 8 rows: rows lie in SIMD lanes, as the decode kernels want them
+// (docs/kernels.md). Per super-block column of the 8 rows, 1152 bytes:
+//   d[r], dmin[r]                    row r's q4 d and dmin
+//   scale_lo[j][r]                   row r's scales byte j (j < 8)
+//   scale_hi[j/2][r], nibble j%2     row r's byte 8 + j/2, nibble j%2
+//                                    (bits 0-1 = sc[j] >> 4, 2-3 = m[j] >> 4)
+//   qs[p][k][4r + i]                 row r's qs[32p + 4k + i] (p < 4, k < 8)
+// A row group's blocks follow each other along the row; groups follow each
+// other in row order.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +65,17 @@ struct BlockQ2 {
   uint8_t qs[64];
 };
 
+inline constexpr int kQ4X8Rows = 8;
+
+struct BlockQ4X8 {
+  uint16_t d[8];
+  uint16_t dmin[8];
+  uint8_t scale_lo[8][8];
+  uint8_t scale_hi[4][8];
+  uint8_t qs[4][8][32];
+};
+
+static_assert(sizeof(BlockQ4X8) == 8 * 144, "q4x8 block is 8 q4 blocks");
 static_assert(sizeof(BlockQ8) == 34, "q8 block is 34 bytes (8.5 bits/weight)");
 static_assert(sizeof(BlockQ6) == 210, "q6 block is 210 bytes (6.5625 bits/weight)");
 static_assert(sizeof(BlockQ4) == 144, "q4 block is 144 bytes (4.5 bits/weight)");

@@ -66,10 +66,18 @@ std::optional<Recipe> recipe_from_name(const std::string& name) {
   return std::nullopt;
 }
 
-DType recipe_dtype(Recipe r, TensorRole role, int64_t cols) {
+DType recipe_dtype(Recipe r, TensorRole role, int64_t rows, int64_t cols) {
   if (role == TensorRole::Norm || role == TensorRole::Router) return DType::F32;
   const DType want = preferred(r, role);
-  return dtype_is_quantized(want) ? fitting(want, cols) : want;
+  if (!dtype_is_quantized(want)) return want;
+  const DType t = fitting(want, cols);
+  // q4 matrices are stored as q4x8 (the same values, 8 rows interleaved for
+  // the decode kernels) when their rows come in whole groups; embeddings
+  // stay q4, since a lookup reads one row.
+  if (t == DType::Q4 && role != TensorRole::Embedding && rows % static_cast<int64_t>(dtype_row_group(DType::Q4X8)) == 0) {
+    return DType::Q4X8;
+  }
+  return t;
 }
 
 }  // namespace ernie::quant

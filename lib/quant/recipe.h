@@ -18,7 +18,9 @@ enum class Recipe { Q8, Q6, Q4, Q2 };
 const char* recipe_name(Recipe r);                       // "q8", "q6", "q4", "q2"
 std::optional<Recipe> recipe_from_name(const std::string& name);
 
-// The storage type of a tensor of `role` whose rows have `cols` values.
-DType recipe_dtype(Recipe r, TensorRole role, int64_t cols);
+// The storage type of a tensor of `role` whose matrices have `rows` rows of
+// `cols` values (q4 becomes q4x8 for matrices of whole 8-row groups, except
+// embeddings).
+DType recipe_dtype(Recipe r, TensorRole role, int64_t rows, int64_t cols);
 
 }  // namespace ernie::quant

@@ -225,6 +225,8 @@ TEST_CASE("packed format: writer misuse fails and leaves nothing behind") {
   bad({{"x", DType::F32, {1, 1, 1, 1, 1}}}, "dimensions");
   bad({{"x", DType::F32, {2, 0}}}, "invalid shape");
   bad({{"x", DType::F32, {-2}}}, "invalid shape");
+  bad({{"x", DType::Q4X8, {12, 256}}}, "invalid shape");  // q4x8 rows come in groups of 8
+  bad({{"x", DType::Q4X8, {256}}}, "invalid shape");
   CHECK(test::dir_listing(dir.path()).empty());
 }
 

@@ -26,29 +26,36 @@ TEST_CASE("recipes: names round-trip and unknown names are refused") {
 
 TEST_CASE("recipes: routers and norms stay f32, roles get the documented types") {
   for (Recipe r : {Recipe::Q8, Recipe::Q6, Recipe::Q4, Recipe::Q2}) {
-    CHECK(recipe_dtype(r, TensorRole::Router, 2560) == DType::F32);
-    CHECK(recipe_dtype(r, TensorRole::Norm, 2560) == DType::F32);
+    CHECK(recipe_dtype(r, TensorRole::Router, 1536, 2560) == DType::F32);
+    CHECK(recipe_dtype(r, TensorRole::Norm, 1536, 2560) == DType::F32);
   }
   // docs/quantization.md, "Recipes".
-  CHECK(recipe_dtype(Recipe::Q8, TensorRole::Embedding, 2560) == DType::F16);
-  CHECK(recipe_dtype(Recipe::Q8, TensorRole::DenseMlp, 2560) == DType::F16);
-  CHECK(recipe_dtype(Recipe::Q8, TensorRole::RoutedExpert, 2560) == DType::Q8);
-  CHECK(recipe_dtype(Recipe::Q6, TensorRole::Embedding, 2560) == DType::Q8);
-  CHECK(recipe_dtype(Recipe::Q6, TensorRole::Attention, 2560) == DType::Q6);
-  CHECK(recipe_dtype(Recipe::Q4, TensorRole::Attention, 2560) == DType::Q6);
-  CHECK(recipe_dtype(Recipe::Q4, TensorRole::RoutedExpert, 1536) == DType::Q4);
-  CHECK(recipe_dtype(Recipe::Q4, TensorRole::SharedExpert, 2560) == DType::Q4);
-  CHECK(recipe_dtype(Recipe::Q2, TensorRole::RoutedExpert, 2560) == DType::Q2);
-  CHECK(recipe_dtype(Recipe::Q2, TensorRole::Attention, 2560) == DType::Q4);
-  CHECK(recipe_dtype(Recipe::Q2, TensorRole::OutputHead, 2560) == DType::Q6);
+  CHECK(recipe_dtype(Recipe::Q8, TensorRole::Embedding, 1536, 2560) == DType::F16);
+  CHECK(recipe_dtype(Recipe::Q8, TensorRole::DenseMlp, 1536, 2560) == DType::F16);
+  CHECK(recipe_dtype(Recipe::Q8, TensorRole::RoutedExpert, 1536, 2560) == DType::Q8);
+  CHECK(recipe_dtype(Recipe::Q6, TensorRole::Embedding, 1536, 2560) == DType::Q8);
+  CHECK(recipe_dtype(Recipe::Q6, TensorRole::Attention, 1536, 2560) == DType::Q6);
+  CHECK(recipe_dtype(Recipe::Q4, TensorRole::Attention, 1536, 2560) == DType::Q6);
+  CHECK(recipe_dtype(Recipe::Q4, TensorRole::RoutedExpert, 1536, 1536) == DType::Q4X8);
+  CHECK(recipe_dtype(Recipe::Q4, TensorRole::SharedExpert, 1536, 2560) == DType::Q4X8);
+  CHECK(recipe_dtype(Recipe::Q2, TensorRole::RoutedExpert, 1536, 2560) == DType::Q2);
+  CHECK(recipe_dtype(Recipe::Q2, TensorRole::Attention, 1536, 2560) == DType::Q4X8);
+  CHECK(recipe_dtype(Recipe::Q2, TensorRole::Embedding, 1536, 2560) == DType::Q4);  // read one row at a time
+  CHECK(recipe_dtype(Recipe::Q2, TensorRole::OutputHead, 1536, 2560) == DType::Q6);
+}
+
+TEST_CASE("recipes: q4 matrices are q4x8 when their rows come in groups of 8") {
+  CHECK(recipe_dtype(Recipe::Q4, TensorRole::DenseMlp, 2560, 12288) == DType::Q4X8);
+  CHECK(recipe_dtype(Recipe::Q4, TensorRole::RoutedExpert, 12, 256) == DType::Q4);
+  CHECK(recipe_dtype(Recipe::Q4, TensorRole::RoutedExpert, 1, 256) == DType::Q4);
 }
 
 TEST_CASE("recipes: rows that are not whole blocks take the next wider type that fits") {
-  CHECK(recipe_dtype(Recipe::Q2, TensorRole::RoutedExpert, 256) == DType::Q2);
-  CHECK(recipe_dtype(Recipe::Q2, TensorRole::RoutedExpert, 96) == DType::Q8);   // 96 = 3 * 32
-  CHECK(recipe_dtype(Recipe::Q4, TensorRole::RoutedExpert, 288) == DType::Q8);  // 288 = 9 * 32
-  CHECK(recipe_dtype(Recipe::Q4, TensorRole::RoutedExpert, 100) == DType::BF16);
-  CHECK(recipe_dtype(Recipe::Q8, TensorRole::Attention, 48) == DType::BF16);
+  CHECK(recipe_dtype(Recipe::Q2, TensorRole::RoutedExpert, 1536, 256) == DType::Q2);
+  CHECK(recipe_dtype(Recipe::Q2, TensorRole::RoutedExpert, 1536, 96) == DType::Q8);   // 96 = 3 * 32
+  CHECK(recipe_dtype(Recipe::Q4, TensorRole::RoutedExpert, 1536, 288) == DType::Q8);  // 288 = 9 * 32
+  CHECK(recipe_dtype(Recipe::Q4, TensorRole::RoutedExpert, 1536, 100) == DType::BF16);
+  CHECK(recipe_dtype(Recipe::Q8, TensorRole::Attention, 1536, 48) == DType::BF16);
 }
 
 TEST_CASE("cli: pack --quant writes the recipe's types, and the model runs") {

@@ -40,11 +40,21 @@ QuantDotFn quant_dot_kernel(DType t, Isa isa) {
     case DType::Q6: return pick(ERNIE_QUANT_VARIANTS_GFNI(q6), isa);
     case DType::Q4: return pick(ERNIE_QUANT_VARIANTS_GFNI(q4), isa);
     case DType::Q2: return pick(ERNIE_QUANT_VARIANTS_GFNI(q2), isa);
+    case DType::Q4X8:
     case DType::F32:
     case DType::F16:
     case DType::BF16: return nullptr;
   }
   return nullptr;
+}
+
+QuantGroupDotFn quant_group_dot_kernel(DType t, Isa isa) {
+  if (t != DType::Q4X8) return nullptr;
+#ifdef ERNIE_KERNELS_X86
+  return pick(Variants{q4x8_dot_scalar, q4x8_dot_avx2, q4x8_dot_avx512, nullptr}, isa);
+#else
+  return pick(Variants{q4x8_dot_scalar, nullptr, nullptr, nullptr}, isa);
+#endif
 }
 
 }  // namespace ernie::cpu

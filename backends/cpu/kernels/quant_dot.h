@@ -27,7 +27,14 @@ const char* isa_name(Isa isa);
 // weight block. `w` is one row of type t (n a multiple of its block size).
 using QuantDotFn = void (*)(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 
-// The kernel for weights of type `t` on `isa`; nullptr if `t` is not quantized.
+// The kernel for weights of type `t` on `isa`; nullptr if `t` is not quantized
+// or stores rows in groups (q4x8: quant_group_dot_kernel).
 QuantDotFn quant_dot_kernel(DType t, Isa isa);
+
+// For types that store rows in groups (dtype_row_group > 1: q4x8): `w` is one
+// group of 8 rows and out[8 * j + r] = row r times activation row j (j < n_acts,
+// 1..4). The same bits for any n_acts, so prefill equals decode.
+using QuantGroupDotFn = QuantDotFn;
+QuantGroupDotFn quant_group_dot_kernel(DType t, Isa isa);
 
 }  // namespace ernie::cpu

@@ -24,17 +24,20 @@ void q8_dot_scalar(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, in
 void q6_dot_scalar(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 void q4_dot_scalar(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 void q2_dot_scalar(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
+void q4x8_dot_scalar(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 
 #ifdef ERNIE_KERNELS_X86
 void q8_dot_avx2(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 void q6_dot_avx2(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 void q4_dot_avx2(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 void q2_dot_avx2(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
+void q4x8_dot_avx2(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 
 void q8_dot_avx512(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 void q6_dot_avx512(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 void q4_dot_avx512(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 void q2_dot_avx512(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
+void q4x8_dot_avx512(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);
 
 // The avx512 kernels of the types with bit-field codes, unpacking them with GFNI.
 void q6_dot_avx512_gfni(const uint8_t* w, const quant::ActRowA8* acts, int n_acts, int64_t n, float* out);

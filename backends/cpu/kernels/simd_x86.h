@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "backends/cpu/kernels/quant_dot_variants.h"
 
@@ -51,6 +52,14 @@ ERNIE_TARGET_AVX512 inline float hsum(__m512 v) { return hsum(_mm256_add_ps(_mm5
 // vmovdqa per sum and step), and in q4's also stored one sum to the stack
 // on every step: 35 instructions per q4 step instead of 28.
 ERNIE_TARGET_AVX2 inline void keep_in_register(__m256i& v) { asm("" : "+x"(v)); }
+
+// 4 bytes as one int32, to be broadcast (a broadcast load, or vpdpbusd's
+// {1to16}).
+inline int32_t load_i32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
 
 // GF2P8AFFINEQB (GFNI) multiplies every byte by an 8x8 bit matrix, one per
 // 64-bit lane: with a matrix that only selects bits it moves a code's bit

@@ -83,13 +83,6 @@ ERNIE_TARGET_AVX2 inline void subblock_offsets_avx2(const quant::ActRowA8& a, in
                       _mm256_slli_epi32(_mm256_cvtepi16_epi32(_mm256_extracti128_si256(s16, 1)), 5));
 }
 
-// 4 bytes as one int32, to be broadcast (a broadcast load, or vpdpbusd's
-// {1to16}).
-inline int32_t load_i32(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 
 // A tile reads 16 rows at once, 16 strided streams that the hardware
 // prefetchers follow poorly: it requests each row's block `ahead` blocks on

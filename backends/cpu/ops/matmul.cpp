@@ -37,10 +37,13 @@ cpu::QuantDotFn kernel_for(const TensorView& w) {
 
 cpu::QuantTileFn tile_kernel_for(const TensorView& w) { return cpu::quant_tile_kernel(w.type, isa()); }
 
+cpu::QuantGroupDotFn group_kernel_for(const TensorView& w) { return cpu::quant_group_dot_kernel(w.type, isa()); }
+
 struct Kernels {
   cpu::QuantDotFn w = nullptr, up = nullptr;
   cpu::QuantTileFn tile_w = nullptr, tile_up = nullptr;  // both set, or prefill uses the row kernels
-  cpu::F32DotFn f32 = nullptr;                            // float weights
+  cpu::QuantGroupDotFn group_w = nullptr, group_up = nullptr;  // rows stored in groups of 8 (q4x8)
+  cpu::F32DotFn f32 = nullptr;                                 // float weights
 };
 
 // A thread's share of the scratch for tile kernels: theirs, and the outputs
@@ -157,8 +160,52 @@ int64_t run_tiles(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1, Til
   return r0;
 }
 
+// Weights stored in groups of 8 rows (q4x8), rows [r0, r1) (whole groups):
+// each group against up to kGroup inputs per call, all inputs before the
+// next group, so a group is read from memory once. With one to kGroup
+// inputs (decode) a single matrix's task reads its two halves in step, as
+// run_decode_rows does. The group kernels give the same bits for any
+// number of inputs per call.
+void run_groups(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1) {
+  constexpr int64_t kRows = quant::kQ4X8Rows;
+  quant::ActRowA8 acts[kGroup];
+  float g[kGroup * kRows], u[kGroup * kRows];
+  const int64_t cols = j.w->cols;
+  // Inputs per call in prefill: 2, since with 4 the AVX2 kernel's sums no
+  // longer fit the 16 vector registers.
+  const int64_t per_call = j.in.n > kGroup ? 2 : kGroup;
+  auto one = [&](int64_t r) {  // the group at row r, every input
+    for (int64_t i0 = 0; i0 < j.in.n; i0 += per_call) {
+      const int na = static_cast<int>(std::min<int64_t>(per_call, j.in.n - i0));
+      for (int a = 0; a < na; ++a) acts[a] = act_row(j, i0 + a);
+      k.group_w(j.w->row(j.mat, r), acts, na, cols, g);
+      if (j.up) k.group_up(j.up->row(j.mat, r), acts, na, cols, u);
+      for (int a = 0; a < na; ++a) {
+        for (int b = 0; b < kRows; ++b) {
+          const int64_t at = a * kRows + b;
+          store(j, i0 + a, r + b, j.up ? silu(g[at]) * u[at] : g[at]);
+        }
+      }
+    }
+  };
+  if (j.up || j.in.n > kGroup) {
+    for (int64_t r = r0; r < r1; r += kRows) one(r);
+    return;
+  }
+  const int64_t groups = (r1 - r0) / kRows, mid = r0 + (groups + 1) / 2 * kRows;
+  for (int64_t r = r0; r < mid; r += kRows) {
+    one(r);
+    const int64_t r2 = r - r0 + mid;
+    if (r2 < r1) one(r2);
+  }
+}
+
 // Quantized weights, rows [r0, r1). All paths give the same bits per output.
 void run_quantized(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1, TileWork* tw) {
+  if (k.group_w) {
+    run_groups(j, k, r0, r1);
+    return;
+  }
   const bool tiled = k.tile_w && (!j.up || k.tile_up) && j.in.n >= kTileMinActs;
   if (tiled) r0 = run_tiles(j, k, r0, r1, tw);
   if (j.in.n <= kGroup) {
@@ -191,6 +238,8 @@ void run_float(const MatJob& j, const Kernels& k, int64_t r0, int64_t r1, float*
 }  // namespace
 
 void row_to_f32(const TensorView& w, int64_t mat, int64_t r, float* out) {
+  ERNIE_CHECK(dtype_row_group(w.type) == 1, ERNIE_E_INTERNAL, "row %lld of a %s tensor: rows are stored in groups",
+              static_cast<long long>(r), dtype_name(w.type));
   convert_to_f32(w.type, w.row(mat, r), out, static_cast<size_t>(w.cols));
 }
 
@@ -221,9 +270,19 @@ void run_matmuls(const MatJob* jobs, int64_t n_jobs, ThreadPool& pool, float* sc
     }
     kernels[k].w = kernel_for(*jobs[k].w);
     kernels[k].tile_w = tile_kernel_for(*jobs[k].w);
+    kernels[k].group_w = group_kernel_for(*jobs[k].w);
     if (jobs[k].up) {
       kernels[k].up = kernel_for(*jobs[k].up);
       kernels[k].tile_up = tile_kernel_for(*jobs[k].up);
+      kernels[k].group_up = group_kernel_for(*jobs[k].up);
+      // A gate/up pair runs row by row or group by group: the same storage.
+      ERNIE_CHECK(jobs[k].up->type == jobs[k].w->type, ERNIE_E_INTERNAL, "gate %s and up %s differ in type",
+                  dtype_name(jobs[k].w->type), dtype_name(jobs[k].up->type));
+    }
+    if (dtype_row_group(jobs[k].w->type) > 1) {
+      ERNIE_CHECK(kernels[k].group_w && jobs[k].w->rows % static_cast<int64_t>(dtype_row_group(jobs[k].w->type)) == 0,
+                  ERNIE_E_INTERNAL, "%s weights of %lld rows", dtype_name(jobs[k].w->type),
+                  static_cast<long long>(jobs[k].w->rows));
     }
   }
   auto flush = [&] {

@@ -2,8 +2,12 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
+#include "quant/q4x8_layout.h"
+#include "quant/blocks.h"
 #include "util/error.h"
 
 namespace ernie::cuda {
@@ -88,10 +92,27 @@ DeviceModel::DeviceModel(const ModelWeights& w, int device) : config_(w.config),
 DevMatrix DeviceModel::upload(const TensorView& v) {
   const uint64_t bytes = static_cast<uint64_t>(v.n_mats) * static_cast<uint64_t>(v.rows) * v.row_bytes;
   DeviceBuffer buf(bytes);
-  check(cudaMemcpy(buf.as<void>(), v.data, bytes, cudaMemcpyHostToDevice), "uploading a weight");
-  quantized_ |= is_quantized(v.type);
+  DType type = v.type;
+  if (type == DType::Q4X8) {
+    // The device kernels read q4 rows: the groups are taken apart on the way
+    // (same bytes per row), a few MB at a time.
+    const uint64_t group_bytes = quant::kQ4X8Rows * v.row_bytes;
+    const uint64_t per_copy = std::max<uint64_t>(1, (uint64_t{32} << 20) / group_bytes) * group_bytes;
+    std::vector<uint8_t> rows(static_cast<size_t>(std::min(per_copy, bytes)));
+    for (uint64_t at = 0; at < bytes; at += per_copy) {
+      const uint64_t n = std::min(per_copy, bytes - at);
+      for (uint64_t g = 0; g < n; g += group_bytes) {
+        quant::deinterleave_q4x8(v.data + at + g, v.cols / quant::kSuperBlockValues, rows.data() + g);
+      }
+      check(cudaMemcpy(buf.as<uint8_t>() + at, rows.data(), n, cudaMemcpyHostToDevice), "uploading a weight");
+    }
+    type = DType::Q4;
+  } else {
+    check(cudaMemcpy(buf.as<void>(), v.data, bytes, cudaMemcpyHostToDevice), "uploading a weight");
+  }
+  quantized_ |= is_quantized(type);
   weight_bytes_ += bytes;
-  DevMatrix m{v.type, v.n_mats, v.rows, v.cols, v.row_bytes, buf.as<uint8_t>()};
+  DevMatrix m{type, v.n_mats, v.rows, v.cols, v.row_bytes, buf.as<uint8_t>()};
   buffers_.push_back(std::move(buf));
   return m;
 }

@@ -62,12 +62,12 @@ struct Shape {
 constexpr Shape kShapes[] = {
     {"attention q/k/v", DType::Q6, 128, 2560, 2560 + 2 * 512},
     {"attention output", DType::Q6, 128, 2560, 2560},
-    {"dense MLP gate+up (layer 0)", DType::Q4, 128, 2560, 2 * 12288},
-    {"dense MLP down (layer 0)", DType::Q4, 128, 12288, 2560},
-    {"shared experts gate+up", DType::Q4, 128, 2560, 2 * 3072},
-    {"shared experts down", DType::Q4, 128, 3072, 2560},
-    {"routed expert gate+up", DType::Q4, 12, 2560, 2 * 1536},
-    {"routed expert down", DType::Q4, 12, 1536, 2560},
+    {"dense MLP gate+up (layer 0)", DType::Q4X8, 128, 2560, 2 * 12288},
+    {"dense MLP down (layer 0)", DType::Q4X8, 128, 12288, 2560},
+    {"shared experts gate+up", DType::Q4X8, 128, 2560, 2 * 3072},
+    {"shared experts down", DType::Q4X8, 128, 3072, 2560},
+    {"routed expert gate+up", DType::Q4X8, 12, 2560, 2 * 1536},
+    {"routed expert down", DType::Q4X8, 12, 1536, 2560},
 };
 
 GemmCase run_case(const Shape& s, ThreadPool& pool, dnnl::engine& eng, dnnl::stream& strm, int repeats) {
@@ -85,9 +85,11 @@ GemmCase run_case(const Shape& s, ThreadPool& pool, dnnl::engine& eng, dnnl::str
   const uint64_t row_bytes = dtype_row_bytes(s.type, static_cast<uint64_t>(s.k));
   std::vector<uint8_t> stored(row_bytes * static_cast<uint64_t>(s.n));
   const uint64_t blocks_per_row = row_bytes / dtype_block_bytes(s.type);
-  pool.parallel_for(s.n, [&](int64_t r, int) {
-    synth_blocks(tensor_key(1, s.name), s.type, ValueLaw{}, static_cast<uint64_t>(r) * blocks_per_row,
-                 blocks_per_row, stored.data() + static_cast<uint64_t>(r) * row_bytes);
+  const int64_t group = static_cast<int64_t>(dtype_row_group(s.type));  // rows written together (q4x8: 8)
+  pool.parallel_for(s.n / group, [&](int64_t g, int) {
+    const auto r = static_cast<uint64_t>(g * group);
+    synth_blocks(tensor_key(1, s.name), s.type, ValueLaw{}, r * blocks_per_row,
+                 blocks_per_row * static_cast<uint64_t>(group), stored.data() + r * row_bytes);
   });
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -120,9 +122,10 @@ GemmCase run_case(const Shape& s, ThreadPool& pool, dnnl::engine& eng, dnnl::str
   // What oneDNN's f32 GEMM would first need on every call: the weights in f32.
   std::vector<float> wf(static_cast<size_t>(s.n * s.k));
   c.dequant_ms = best_ms(repeats, [&] {
-    pool.parallel_for(s.n, [&](int64_t r, int) {
+    pool.parallel_for(s.n / group, [&](int64_t g, int) {
+      const int64_t r = g * group;
       convert_to_f32(s.type, stored.data() + static_cast<uint64_t>(r) * row_bytes, wf.data() + r * s.k,
-                     static_cast<size_t>(s.k));
+                     static_cast<size_t>(group * s.k));
     });
   });
 

@@ -168,7 +168,8 @@ void compare_tensors(const std::string& model_path, const std::string& ref_dir, 
     ERNIE_CHECK(row_bytes > 0 && packed->size == row_bytes * (t.elements() / cols), ERNIE_E_INVALID_MODEL,
                 "packed tensor '%s' does not have the checkpoint's shape", t.spec.name.c_str());
     const uint64_t n_rows = t.elements() / cols;
-    const uint64_t rows_per_chunk = std::min(n_rows, std::max<uint64_t>(1, kChunkValues / cols));
+    const uint64_t group = dtype_row_group(packed->type);  // q4x8 converts 8 rows at a time
+    const uint64_t rows_per_chunk = std::min(n_rows, std::max<uint64_t>(1, kChunkValues / cols / group) * group);
     std::vector<float> ref(rows_per_chunk * cols), got(rows_per_chunk * cols);
     std::vector<uint8_t> raw;
     const auto* data = static_cast<const uint8_t*>(file->data(*packed));
@@ -177,7 +178,9 @@ void compare_tensors(const std::string& model_path, const std::string& ref_dir, 
       const uint64_t rows = std::min(rows_per_chunk, n_rows - row);
       const size_t n = static_cast<size_t>(rows * cols);
       read_reference(ck, t, row * cols, n, raw, ref.data());
-      convert_to_f32(packed->type, data + row * row_bytes, got.data(), n);
+      for (uint64_t g = 0; g < rows; g += group) {
+        convert_to_f32(packed->type, data + (row + g) * row_bytes, got.data() + g * cols, group * cols);
+      }
       for (size_t i = 0; i < n; ++i) {
         const double a = ref[i], d = a - got[i];
         signal += a * a;

@@ -44,7 +44,7 @@ Json synth_metadata(const ModelConfig& config, const SynthOptions& opt, const st
 }  // namespace
 
 DType synth_dtype(const std::optional<quant::Recipe>& recipe, const TensorSpec& spec) {
-  if (recipe) return quant::recipe_dtype(*recipe, spec.role, spec.shape.back());
+  if (recipe) return quant::recipe_dtype(*recipe, spec.role, matrix_rows(spec.shape), spec.shape.back());
   return spec.role == TensorRole::Router ? DType::F32 : DType::BF16;
 }
 

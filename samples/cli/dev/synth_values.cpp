@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "quant/q4x8_layout.h"
 #include "quant/blocks.h"
 #include "util/checksum.h"
 #include "util/error.h"
@@ -129,6 +130,21 @@ void synth_blocks(uint64_t key, DType t, const ValueLaw& law, uint64_t first_blo
   ERNIE_CHECK(dtype_is_quantized(t) && law.mean == 0.0f, ERNIE_E_INTERNAL,
               "synth: %s blocks of a tensor with mean %g", dtype_name(t), law.mean);
   const uint64_t stream = mix(key ^ kBlockStream);
+  if (t == DType::Q4X8) {
+    // Each 1152 bytes: 8 random q4 blocks interleaved as one super-block
+    // column of 8 rows (random values need no particular row order).
+    ERNIE_CHECK(first_block % quant::kQ4X8Rows == 0 && n_blocks % quant::kQ4X8Rows == 0, ERNIE_E_INTERNAL,
+                "synth: q4x8 range is not whole groups");
+    for (size_t i = 0; i < n_blocks; i += quant::kQ4X8Rows) {
+      quant::BlockQ4 rows[quant::kQ4X8Rows];
+      for (int r = 0; r < quant::kQ4X8Rows; ++r) {
+        BlockWords rng{stream + (first_block + i + static_cast<size_t>(r)) * kWordsPerBlock * kGolden};
+        q4_block(rng, law, &rows[r]);
+      }
+      quant::interleave_q4x8(reinterpret_cast<const uint8_t*>(rows), 1, out + i * sizeof(quant::BlockQ4));
+    }
+    return;
+  }
   const size_t bytes = dtype_block_bytes(t);
   for (size_t i = 0; i < n_blocks; ++i) {
     BlockWords rng{stream + (first_block + i) * kWordsPerBlock * kGolden};
