@@ -63,7 +63,8 @@ ERNIE_TARGET_AVX2 inline void q4x8_scale_bytes(const BlockQ4X8& blk, __m256i sc[
   for (int q = 0; q < 2; ++q) {
     const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.scale_lo[4 * q]));
     // 64-bit lanes: hi's lane 2q, 2q, 2q+1, 2q+1 (groups 4q .. 4q+3), odd ones >> 4.
-    const __m256i h = _mm256_srlv_epi64(_mm256_permute4x64_epi64(hi, q ? 0xFA : 0x50), _mm256_setr_epi64x(0, 4, 0, 4));
+    const __m256i lanes = q ? _mm256_permute4x64_epi64(hi, 0xFA) : _mm256_permute4x64_epi64(hi, 0x50);  // immediates
+    const __m256i h = _mm256_srlv_epi64(lanes, _mm256_setr_epi64x(0, 4, 0, 4));
     sc[q] = _mm256_or_si256(_mm256_and_si256(lo, low4), _mm256_slli_epi16(_mm256_and_si256(h, low2), 4));
     m[q] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo, 4), low4),
                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), low2), 4));
