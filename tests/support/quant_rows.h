@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "backends/cpu/kernels/quant_dot_variants.h"
 #include "format/dtype.h"
 #include "quant/blocks.h"
 
@@ -38,6 +39,15 @@ struct Acts {
   }
   ActRowA8 view() const { return {q.data(), d.data(), s16.data(), ds.data()}; }
 };
+
+// Every instruction set this CPU runs, scalar first.
+inline std::vector<ernie::cpu::Isa> isas_to_test() {
+  std::vector<ernie::cpu::Isa> out;
+  for (ernie::cpu::Isa isa : ernie::cpu::kIsas) {
+    if (isa <= ernie::cpu::cpu_supported_isa()) out.push_back(isa);
+  }
+  return out;
+}
 
 inline Acts random_acts(int64_t n, std::mt19937& rng) {
   Acts a(n);

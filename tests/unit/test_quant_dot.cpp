@@ -39,14 +39,6 @@ namespace {
 
 constexpr DType kTypes[] = {DType::Q8, DType::Q6, DType::Q4, DType::Q2};
 
-std::vector<Isa> isas_to_test() {
-  std::vector<Isa> out;
-  for (Isa isa : ernie::cpu::kIsas) {
-    if (isa <= ernie::cpu::cpu_supported_isa()) out.push_back(isa);
-  }
-  return out;
-}
-
 // The test's own reading of blocks.h, value by value: w[i] = scaled[i] - mins[i].
 struct Decoded {
   std::vector<double> scaled;

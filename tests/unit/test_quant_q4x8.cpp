@@ -55,14 +55,6 @@ void reference(const Rows& rows, int r, int64_t n, const Acts& a, double* dot, d
   }
 }
 
-std::vector<Isa> isas_to_test() {
-  std::vector<Isa> out;
-  for (Isa isa : ernie::cpu::kIsas) {
-    if (isa <= ernie::cpu::cpu_supported_isa()) out.push_back(isa);
-  }
-  return out;
-}
-
 void check_group(const Rows& rows, const std::vector<Acts>& acts, int64_t n) {
   const Rows group = interleaved(rows, n);
   std::vector<ActRowA8> views;

@@ -30,10 +30,12 @@ void q4x8_dot_scalar(const uint8_t* w, const ActRowA8* acts, int n_acts, int64_t
         const BlockQ4X8& blk = blocks[sb];
         const float d = f16_to_f32(blk.d[r]);
         const float dmin = f16_to_f32(blk.dmin[r]);
+        uint8_t scales[12];  // row r's q4 scale bytes
+        for (int j = 0; j < 8; ++j) scales[j] = blk.scale_lo[j][r];
+        for (int i = 0; i < 4; ++i) scales[8 + i] = blk.scale_hi[i][r];
         for (int g = 0; g < 8; ++g) {
-          const int hi = (blk.scale_hi[g / 2][r] >> (4 * (g % 2))) & 15;
-          const int sc = (blk.scale_lo[g][r] & 15) | (hi & 3) << 4;
-          const int m = (blk.scale_lo[g][r] >> 4) | (hi >> 2) << 4;
+          int sc = 0, m = 0;
+          quant::q4_scale_min(scales, g, &sc, &m);
           const int shift = 4 * (g % 2);  // group g: nibble g % 2 of chunk p = g / 2
           const int64_t v0 = sb * kSuperBlockValues + 32 * g;
           int32_t isum = 0;
