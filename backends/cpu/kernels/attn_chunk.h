@@ -32,6 +32,9 @@ struct AttnChunk {
   // their reads overlap this chunk's arithmetic. Never read, so any address.
   uintptr_t prefetch[2] = {0, 0};
   int64_t prefetch_bytes = 0;  // of each range
+  // This chunk's own rows were such a range of the call before, so they are
+  // in (or on their way to) the cache: the kernel skips its pull pass.
+  bool prefetched = false;
 };
 
 // Per query head g: m[g] = max score, l[g] = sum of exp(score - m[g]),

@@ -160,6 +160,7 @@ void attention(const float* q, const KvLayer& cache, int64_t pos0, int64_t n_tok
         for (int64_t h = 0; h < s.n_kv_heads; ++h) {
           const int64_t query = t * s.n_kv_heads + h;
           cpu::AttnChunk a = chunk_of(query, c);
+          a.prefetched = c > c0;  // the run's previous chunk requested these rows
           if (next_bytes > 0) {
             a.prefetch[0] = reinterpret_cast<uintptr_t>(cache.k) + next.p0 * row_bytes + h * share;
             a.prefetch[1] = reinterpret_cast<uintptr_t>(cache.v) + next.p0 * row_bytes + h * share;
