@@ -46,7 +46,7 @@ class CpuRuntime final : public ModelRuntime {
     rope_inv_freq(c_.rope_theta, c_.head_dim, inv_freq_.data());
     max_cols_ = std::max({c_.hidden_size, c_.intermediate_size, c_.moe_intermediate_size,
                           c_.shared_intermediate(), c_.q_dim()});
-    shape_ = {c_.n_heads, c_.n_kv_heads, c_.head_dim, c_.kv_dim()};
+    shape_ = {c_.n_heads, c_.n_kv_heads, c_.head_dim};
   }
 
   uint64_t state_bytes(int64_t n_ctx, int64_t n_batch, KvType kv) const override {

@@ -28,7 +28,13 @@ Sizes sizes(const ModelConfig& c, int64_t n_batch) {
 }  // namespace
 
 CpuSessionState::CpuSessionState(const ModelConfig& c, int64_t n_ctx, int64_t n_batch, KvType kv)
-    : n_ctx_(n_ctx), n_batch_(n_batch), n_layers_(c.num_layers), kv_dim_(c.kv_dim()), kv_(kv) {
+    : n_ctx_(n_ctx),
+      n_batch_(n_batch),
+      n_layers_(c.num_layers),
+      kv_dim_(c.kv_dim()),
+      head_dim_(c.head_dim),
+      n_kv_heads_(c.n_kv_heads),
+      kv_(kv) {
   const Sizes z = sizes(c, n_batch);
   const int64_t H = c.hidden_size, E = std::max<int64_t>(c.moe_num_experts, 1);
   const auto cache = static_cast<size_t>(c.num_layers * n_ctx * kv_dim_);
@@ -72,19 +78,26 @@ uint64_t CpuSessionState::bytes_for(const ModelConfig& c, int64_t n_ctx, int64_t
 }
 
 KvLayer CpuSessionState::kv_layer(int64_t layer) const {
-  if (kv_ == KvType::F16) return {&k16[layer_offset(layer)], &v16[layer_offset(layer)], true};
-  return {&k32[layer_offset(layer)], &v32[layer_offset(layer)], false};
+  const size_t at = layer_offset(layer);
+  if (kv_ == KvType::F16) return {&k16[at], &v16[at], true, head_dim_, n_ctx_ * head_dim_};
+  return {&k32[at], &v32[at], false, head_dim_, n_ctx_ * head_dim_};
 }
 
 void CpuSessionState::store_kv(int64_t layer, int64_t pos0, int64_t n, const float* k, const float* v) {
-  const size_t at = layer_offset(layer) + static_cast<size_t>(pos0 * kv_dim_);
-  const int64_t values = n * kv_dim_;
-  if (kv_ == KvType::F16) {
-    f32_to_f16_row(k, &k16[at], values);
-    f32_to_f16_row(v, &v16[at], values);
-  } else {
-    std::copy(k, k + values, &k32[at]);
-    std::copy(v, v + values, &v32[at]);
+  const size_t base = layer_offset(layer);
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t h = 0; h < n_kv_heads_; ++h) {
+      const size_t at = base + kv_at(pos0 + t, h);
+      const float* kr = k + t * kv_dim_ + h * head_dim_;
+      const float* vr = v + t * kv_dim_ + h * head_dim_;
+      if (kv_ == KvType::F16) {
+        f32_to_f16_row(kr, &k16[at], head_dim_);
+        f32_to_f16_row(vr, &v16[at], head_dim_);
+      } else {
+        std::copy(kr, kr + head_dim_, &k32[at]);
+        std::copy(vr, vr + head_dim_, &v32[at]);
+      }
+    }
   }
 }
 
@@ -98,15 +111,21 @@ void CpuSessionState::save_kv(int64_t n_tokens, uint8_t* out) const {
   const int64_t n = n_tokens * kv_dim_;
   auto* f = reinterpret_cast<float*>(out);
   for (int64_t l = 0; l < n_layers_; ++l) {
-    const KvLayer c = kv_layer(l);
+    const size_t base = layer_offset(l);
     float* k = f + (2 * l) * n;
     float* v = f + (2 * l + 1) * n;
-    if (c.f16) {
-      f16_to_f32_row(static_cast<const uint16_t*>(c.k), k, n);
-      f16_to_f32_row(static_cast<const uint16_t*>(c.v), v, n);
-    } else {
-      std::copy(static_cast<const float*>(c.k), static_cast<const float*>(c.k) + n, k);
-      std::copy(static_cast<const float*>(c.v), static_cast<const float*>(c.v) + n, v);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      for (int64_t h = 0; h < n_kv_heads_; ++h) {
+        const size_t at = base + kv_at(t, h);
+        const int64_t to = t * kv_dim_ + h * head_dim_;
+        if (kv_ == KvType::F16) {
+          f16_to_f32_row(&k16[at], k + to, head_dim_);
+          f16_to_f32_row(&v16[at], v + to, head_dim_);
+        } else {
+          std::copy(&k32[at], &k32[at] + head_dim_, k + to);
+          std::copy(&v32[at], &v32[at] + head_dim_, v + to);
+        }
+      }
     }
   }
 }

@@ -89,7 +89,8 @@ class CpuSessionState final : public SessionState {
   // Stores rows [pos0, pos0 + n) of layer's keys and values from f32.
   void store_kv(int64_t layer, int64_t pos0, int64_t n, const float* k, const float* v);
 
-  // [layer][pos][kv_dim], f32 or f16 (one pair is empty).
+  // [layer][kv head][pos][head_dim], f32 or f16 (one pair is empty): a kv
+  // head's positions adjacent, so attention streams each head's rows.
   // The cache and the big activation buffers are not zero-filled: pages are
   // touched (and count in RSS) only as positions and rows are used.
   Buffer<float> k32, v32;
@@ -111,7 +112,11 @@ class CpuSessionState final : public SessionState {
 
  private:
   size_t layer_offset(int64_t layer) const { return static_cast<size_t>(layer * n_ctx_ * kv_dim_); }
-  int64_t n_ctx_, n_batch_, n_layers_, kv_dim_;
+  // Element of (position, kv head) in a layer's cache.
+  size_t kv_at(int64_t pos, int64_t head) const {
+    return static_cast<size_t>((head * n_ctx_ + pos) * head_dim_);
+  }
+  int64_t n_ctx_, n_batch_, n_layers_, kv_dim_, head_dim_, n_kv_heads_;
   KvType kv_;
 };
 

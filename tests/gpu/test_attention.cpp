@@ -89,8 +89,9 @@ std::vector<float> random_q(const Shape& s, int64_t n_tok, uint64_t seed) {
 
 std::vector<float> cpu_attention(const Shape& s, const Caches& c, const std::vector<float>& q, const Batch& b,
                                  ernie::ThreadPool& pool) {
-  const ernie::AttentionShape cs{s.n_heads, s.n_kv_heads, s.head_dim, s.kv_dim()};
-  const ernie::KvLayer layer{c.k.data(), c.v.data(), true};
+  const ernie::AttentionShape cs{s.n_heads, s.n_kv_heads, s.head_dim};
+  // The device cache's layout: [pos][kv head][head_dim].
+  const ernie::KvLayer layer{c.k.data(), c.v.data(), true, s.kv_dim(), s.head_dim};
   std::vector<float> out(static_cast<size_t>(b.n_tok * s.q_dim()));
   std::vector<float> scratch(static_cast<size_t>(ernie::attention_scratch_floats(pool.size(), cs, b.pos0 + b.n_tok)));
   ernie::attention(q.data(), layer, b.pos0, b.n_tok, cs, out.data(), pool, scratch.data());

@@ -19,22 +19,29 @@ namespace cpu = ernie::cpu;
 namespace {
 
 // A cache of `len` positions for n_kv heads, f32 values and their f16 bits
-// (the f32 copy holds the f16-rounded values, so both describe one cache).
+// (the f32 copy holds the f16-rounded values, so both describe one cache),
+// laid out as sessions keep it (each kv head's positions adjacent) or with
+// the heads side by side in a row (as the CUDA plugin keeps it).
 struct Cache {
-  int64_t stride;
+  int64_t len, n_kv, hd;
+  bool head_major;
   std::vector<float> k32, v32;
   std::vector<uint16_t> k16, v16;
+  size_t at(int64_t p, int64_t h) const {
+    return static_cast<size_t>(head_major ? (h * len + p) * hd : (p * n_kv + h) * hd);
+  }
+  int64_t pos_stride() const { return head_major ? hd : n_kv * hd; }
   KvLayer layer(bool f16) const {
-    if (f16) return {k16.data(), v16.data(), true};
-    return {k32.data(), v32.data(), false};
+    const int64_t head_stride = head_major ? len * hd : hd;
+    if (f16) return {k16.data(), v16.data(), true, pos_stride(), head_stride};
+    return {k32.data(), v32.data(), false, pos_stride(), head_stride};
   }
 };
 
-Cache random_cache(int64_t len, int64_t n_kv, int64_t hd, float spread, std::mt19937& rng) {
+Cache random_cache(int64_t len, int64_t n_kv, int64_t hd, float spread, std::mt19937& rng, bool head_major = true) {
   std::normal_distribution<float> nd(0.0f, spread);
-  Cache c;
-  c.stride = n_kv * hd;
-  const auto n = static_cast<size_t>(len * c.stride);
+  Cache c{len, n_kv, hd, head_major, {}, {}, {}, {}};
+  const auto n = static_cast<size_t>(len * n_kv * hd);
   c.k16.resize(n);
   c.v16.resize(n);
   c.k32.resize(n);
@@ -69,7 +76,7 @@ std::vector<double> reference(const std::vector<float>& q, const Cache& c, int64
       for (int64_t p = 0; p < len; ++p) {
         double dot = 0;
         for (int64_t d = 0; d < hd; ++d) {
-          dot += double(q[t * qd + h * hd + d]) * c.k32[p * c.stride + kvh * hd + d];
+          dot += double(q[t * qd + h * hd + d]) * c.k32[c.at(p, kvh) + d];
         }
         w[p] = dot / std::sqrt(double(hd));
         mx = std::max(mx, w[p]);
@@ -77,7 +84,7 @@ std::vector<double> reference(const std::vector<float>& q, const Cache& c, int64
       for (auto& x : w) sum += (x = std::exp(x - mx));
       for (int64_t d = 0; d < hd; ++d) {
         double acc = 0;
-        for (int64_t p = 0; p < len; ++p) acc += w[p] / sum * c.v32[p * c.stride + kvh * hd + d];
+        for (int64_t p = 0; p < len; ++p) acc += w[p] / sum * c.v32[c.at(p, kvh) + d];
         out[t * qd + h * hd + d] = acc;
       }
     }
@@ -119,7 +126,7 @@ TEST_CASE("attention chunk: every kernel matches the scalar reference") {
             a.k = f16 ? static_cast<const void*>(c.k16.data()) : c.k32.data();
             a.v = f16 ? static_cast<const void*>(c.v16.data()) : c.v32.data();
             a.f16 = f16;
-            a.stride = c.stride;
+            a.stride = c.pos_stride();
             a.hd = hd;
             a.group = group;
             a.p0 = 3;  // not at the start of the cache
@@ -150,24 +157,27 @@ TEST_CASE("attention chunk: every kernel matches the scalar reference") {
   }
 }
 
-TEST_CASE("attention: matches float64 across chunk boundaries, any thread count") {
+TEST_CASE("attention: matches float64 across chunk boundaries, any thread count, either layout") {
   std::mt19937 rng(5);
-  const AttentionShape s{10, 2, 64, 2 * 64};  // group 5, like ERNIE-4.5-21B-A3B
+  const AttentionShape s{10, 2, 64};  // group 5, like ERNIE-4.5-21B-A3B
   for (int64_t pos0 : {int64_t{0}, int64_t{250}, cpu::kAttnChunk, 3 * cpu::kAttnChunk - 2}) {
     for (int64_t n_tokens : {int64_t{1}, int64_t{2}, int64_t{9}}) {
-      const Cache c = random_cache(pos0 + n_tokens, s.n_kv_heads, s.head_dim, 1.0f, rng);
-      const std::vector<float> q = random_floats(static_cast<size_t>(n_tokens * s.n_heads * s.head_dim), 1.0f, rng);
-      const std::vector<double> ref = reference(q, c, pos0, n_tokens, s);
-      for (bool f16 : {false, true}) {
-        for (int threads : {1, 2, 7}) {
-          CAPTURE(pos0);
-          CAPTURE(n_tokens);
-          CAPTURE(f16);
-          CAPTURE(threads);
-          const std::vector<float> got = run(q, c, f16, pos0, n_tokens, s, threads);
-          double err = 0;
-          for (size_t i = 0; i < ref.size(); ++i) err = std::max(err, std::fabs(got[i] - ref[i]));
-          CHECK(err < 2e-5);
+      for (bool head_major : {true, false}) {
+        const Cache c = random_cache(pos0 + n_tokens, s.n_kv_heads, s.head_dim, 1.0f, rng, head_major);
+        const std::vector<float> q = random_floats(static_cast<size_t>(n_tokens * s.n_heads * s.head_dim), 1.0f, rng);
+        const std::vector<double> ref = reference(q, c, pos0, n_tokens, s);
+        for (bool f16 : {false, true}) {
+          for (int threads : {1, 2, 3, 7}) {
+            CAPTURE(pos0);
+            CAPTURE(n_tokens);
+            CAPTURE(head_major);
+            CAPTURE(f16);
+            CAPTURE(threads);
+            const std::vector<float> got = run(q, c, f16, pos0, n_tokens, s, threads);
+            double err = 0;
+            for (size_t i = 0; i < ref.size(); ++i) err = std::max(err, std::fabs(got[i] - ref[i]));
+            CHECK(err < 2e-5);
+          }
         }
       }
     }
@@ -176,21 +186,26 @@ TEST_CASE("attention: matches float64 across chunk boundaries, any thread count"
 
 TEST_CASE("attention: the same bits on 1 or many threads, in a batch or token by token") {
   std::mt19937 rng(8);
-  const AttentionShape s{16, 2, 128, 2 * 128};  // group 8, like ERNIE-4.5-0.3B
+  const AttentionShape s{16, 2, 128};  // group 8, like ERNIE-4.5-0.3B
   const int64_t pos0 = 700, n_tokens = 6;
-  const Cache c = random_cache(pos0 + n_tokens, s.n_kv_heads, s.head_dim, 1.0f, rng);
-  const std::vector<float> q = random_floats(static_cast<size_t>(n_tokens * s.n_heads * s.head_dim), 1.0f, rng);
   const int64_t qd = s.n_heads * s.head_dim;
-  for (bool f16 : {false, true}) {
-    CAPTURE(f16);
-    // 6 tokens x 2 kv heads: one task per query on 1-3 threads, split by
-    // position on 8 (fewer queries than twice the threads).
-    const std::vector<float> batch = run(q, c, f16, pos0, n_tokens, s, 1);
-    for (int threads : {2, 3, 8}) CHECK(same_bits(run(q, c, f16, pos0, n_tokens, s, threads), batch));
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      const std::vector<float> qt(q.begin() + t * qd, q.begin() + (t + 1) * qd);
-      const std::vector<float> want(batch.begin() + t * qd, batch.begin() + (t + 1) * qd);
-      for (int threads : {1, 2}) CHECK(same_bits(run(qt, c, f16, pos0 + t, 1, s, threads), want));
+  for (bool head_major : {true, false}) {
+    const Cache c = random_cache(pos0 + n_tokens, s.n_kv_heads, s.head_dim, 1.0f, rng, head_major);
+    const std::vector<float> q = random_floats(static_cast<size_t>(n_tokens * s.n_heads * s.head_dim), 1.0f, rng);
+    for (bool f16 : {false, true}) {
+      CAPTURE(head_major);
+      CAPTURE(f16);
+      // 6 tokens x 2 kv heads: one task per query on 1-3 threads, several
+      // runs of a query's chunks on 8 (fewer queries than twice the threads);
+      // one token (2 queries of 3 chunks): one run per query on 1 and 2
+      // threads, 3 on 3 and on 5 (never more runs than chunks).
+      const std::vector<float> batch = run(q, c, f16, pos0, n_tokens, s, 1);
+      for (int threads : {2, 3, 8}) CHECK(same_bits(run(q, c, f16, pos0, n_tokens, s, threads), batch));
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        const std::vector<float> qt(q.begin() + t * qd, q.begin() + (t + 1) * qd);
+        const std::vector<float> want(batch.begin() + t * qd, batch.begin() + (t + 1) * qd);
+        for (int threads : {1, 2, 3, 5}) CHECK(same_bits(run(qt, c, f16, pos0 + t, 1, s, threads), want));
+      }
     }
   }
 }

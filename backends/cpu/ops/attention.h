@@ -11,14 +11,18 @@ class ThreadPool;
 
 struct AttentionShape {
   int64_t n_heads, n_kv_heads, head_dim;
-  int64_t kv_stride;  // values between consecutive positions in the cache
 };
 
-// One layer's cache: [pos][kv_stride] values of f32, or f16 bit patterns.
+// One layer's cache, f32 values or f16 bit patterns: position p of kv head h
+// starts at element p * pos_stride + h * head_stride. The sessions keep each
+// kv head's positions adjacent (pos_stride = head_dim), so a run of a head's
+// positions is one contiguous range to stream; heads side by side in a row
+// (pos_stride = n_kv_heads * head_dim, head_stride = head_dim) work too.
 struct KvLayer {
   const void* k = nullptr;
   const void* v = nullptr;
   bool f16 = false;
+  int64_t pos_stride = 0, head_stride = 0;
 };
 
 // For each new token t (position pos0 + t) and query head h:
@@ -26,11 +30,11 @@ struct KvLayer {
 // using kv head h / (n_heads / n_kv_heads). The query heads that share a kv
 // head are computed together, so a cached row is read once for all of them,
 // over chunks of positions (kernels/attn_chunk.h) whose partial softmaxes
-// are merged in order. With many tokens (prefill) each task takes one token
-// and kv head; with few (decode) the chunks themselves are spread over the
-// threads, so long contexts use every core: each thread a run of chunks
-// with whole cached rows (all kv heads), the next chunk's rows requested
-// while one computes. Every way gives the same bits.
+// are merged in order. A task takes one query (token, kv head) and a run of
+// its chunks: all of them when there are enough queries to keep the threads
+// busy (prefill), else runs that give every thread the same number of
+// chunks (decode), each chunk's rows requested while the one before
+// computes. Every way gives the same bits.
 // `scratch` holds attention_scratch_floats.
 void attention(const float* q, const KvLayer& cache, int64_t pos0, int64_t n_tokens, const AttentionShape& shape,
                float* out, ThreadPool& pool, float* scratch);
