@@ -13,6 +13,7 @@
 
 #include "api/handles.h"
 #include "cli_args.h"
+#include "dev/attention_probe.h"
 #include "dev/core_errors.h"
 #include "dev/probes.h"
 #include "dev/gemm_compare.h"
@@ -320,10 +321,43 @@ int bench_gemm(const Args& args, int threads) {
   return 0;
 }
 
+// --attention: decode's attention alone over a DEPTH-position f16 cache.
+int bench_attention(const Args& args, int threads) {
+  const int64_t depth = args.get_int("-d", 4096, 0, int64_t{1} << 20);
+  const int tokens = static_cast<int>(args.get_int("-n", 20, 1, 10000));
+  const ernie::dev::AttentionTiming a =
+      with_core_errors([&] { return ernie::dev::time_decode_attention(threads, depth, tokens); });
+  auto gb_s = [&](double ms) { return static_cast<double>(a.kv_bytes) / (ms * 1e6); };
+  if (args.has("--json")) {
+    std::printf("%s\n", Json{{"depth", a.depth},
+                             {"layers", a.layers},
+                             {"threads", threads},
+                             {"isa", a.isa},
+                             {"kv_bytes", a.kv_bytes},
+                             {"back_to_back_ms", a.back_to_back_ms},
+                             {"back_to_back_best_ms", a.back_to_back_best_ms},
+                             {"between_reads_ms", a.between_reads_ms},
+                             {"between_reads_best_ms", a.between_reads_best_ms},
+                             {"between_bytes", a.between_bytes}}
+                            .dump()
+                            .c_str());
+    return 0;
+  }
+  std::printf("decode attention at depth %lld: %lld layers of 20 query / 4 kv heads x 128 (21B-A3B), f16 cache of "
+              "%.1f MB, %d threads, %s\n",
+              static_cast<long long>(a.depth), static_cast<long long>(a.layers), a.kv_bytes / 1e6, threads, a.isa);
+  std::printf("ms per token over %d tokens       median   best   (KV GB/s at median)\n", tokens);
+  std::printf("layers back to back            %8.3f %7.3f   (%.1f)\n", a.back_to_back_ms, a.back_to_back_best_ms,
+              gb_s(a.back_to_back_ms));
+  std::printf("%3.0f MB read before each layer  %8.3f %7.3f   (%.1f)\n", a.between_bytes / 1048576.0,
+              a.between_reads_ms, a.between_reads_best_ms, gb_s(a.between_reads_ms));
+  return 0;
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  Args args(argv, {"-m", "-p", "-n", "-d", "-t", "--quality", "--probe-mib"}, {"--json", "--no-mmap", "--gemm"});
+  Args args(argv, {"-m", "-p", "-n", "-d", "-t", "--quality", "--probe-mib"}, {"--json", "--no-mmap", "--gemm", "--attention"});
   if (!args.positional().empty()) usage_error("bench takes no positional arguments: ernie bench -m FILE");
   const int64_t t = args.get_int("-t", 0, 0, 1024);
   const int threads = t > 0 ? static_cast<int>(t) : ernie::physical_core_count();
@@ -332,6 +366,12 @@ int cmd_bench(const std::vector<std::string>& argv) {
       if (args.has(f)) usage_error(std::string(f) + " does not apply to --gemm");
     }
     return bench_gemm(args, threads);
+  }
+  if (args.has("--attention")) {
+    for (const char* f : {"-m", "-p", "--probe-mib", "--quality", "--no-mmap"}) {
+      if (args.has(f)) usage_error(std::string(f) + " does not apply to --attention");
+    }
+    return bench_attention(args, threads);
   }
   const std::string path = args.get("-m");
   if (args.has("--quality")) {

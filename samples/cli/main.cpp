@@ -43,6 +43,8 @@ const char* kUsage =
     "                      KL, top-1 and per-tensor SNR against a Hugging Face checkpoint's golden logits\n"
     "  bench --gemm [-t THREADS] [--json]\n"
     "                      the 21B-A3B prefill products on ernie's kernels and on oneDNN\n"
+    "  bench --attention [-d 4096] [-n 20] [-t THREADS] [--json]\n"
+    "                      decode's attention alone over a DEPTH-position f16 cache (21B-A3B shape)\n"
     "\n"
     "generation flags: --temp T (0 = greedy) --top-k K --top-p P --min-p P --repeat-penalty R\n"
     "  --presence-penalty P --frequency-penalty F --penalty-window N --seed S -n/--max-tokens N\n"

@@ -85,6 +85,22 @@ TEST_SUITE("bench") {
     CHECK(test::run_cli("bench --gemm -m x.ernie").code == 2);  // a model does not apply
   }
 
+  TEST_CASE("bench: --attention times decode's attention alone, both ways") {
+    const nlohmann::json j = run_json("bench --attention -d 300 -n 2 -t 2 --json");
+    CHECK(j["depth"] == 300);
+    CHECK(j["layers"] == 28);
+    CHECK(j["threads"] == 2);
+    CHECK(j["kv_bytes"].get<uint64_t>() == 2ull * 28 * 301 * 4 * 128 * 2);  // K and V, f16, 301 positions
+    CHECK(j["between_bytes"].get<uint64_t>() == 72ull << 20);
+    for (const char* key : {"back_to_back_ms", "back_to_back_best_ms", "between_reads_ms", "between_reads_best_ms"}) {
+      CAPTURE(key);
+      CHECK(j[key].get<double>() > 0);
+    }
+    CHECK(j["back_to_back_best_ms"].get<double>() <= j["back_to_back_ms"].get<double>());
+    CHECK(test::run_cli("bench --attention -m x.ernie").code == 2);  // a model does not apply
+    CHECK(test::run_cli("bench --attention -d -1").code == 2);
+  }
+
   TEST_CASE("bench: bytes per token of tiny-moe-b, counted by hand") {
     // tiny-moe-b packed as-is: bf16 weights and norms, f32 router. H 96, 4
     // layers (0 dense, 1-3 MoE), q 4x32, kv 1x32, I 224, 16 experts of 40,

@@ -24,6 +24,8 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+}  // namespace
+
 // Eight independent sums: plain integer adds keep up with memory on any ISA
 // (the compiler vectorises them), so the loads are the only limit. Each
 // 64-byte line is requested kPrefetchAhead bytes early, as the model's
@@ -50,6 +52,8 @@ uint64_t sum_words(const uint64_t* p, size_t n) {
   for (; i < n; ++i) a += p[i];
   return a + b + c + d;
 }
+
+namespace {
 
 // Each chain: acc = acc * a + b, which converges (no overflow, no denormals).
 constexpr int64_t kFmaIters = 1 << 22;

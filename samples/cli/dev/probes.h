@@ -3,11 +3,16 @@
 // model so the roofline compares like with like.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 namespace ernie::dev {
+
+// The probes' read loop: the wrapping sum of n 8-byte words, each line
+// requested a little ahead as the model's kernels do.
+uint64_t sum_words(const uint64_t* p, size_t n);
 
 // `n_threads` threads each sum their share of a `bytes` buffer, allocated
 // and first touched (all of it resident) by those threads on construction.
