@@ -66,6 +66,12 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   std::vector<std::string> rest(argv + 2, argv + argc);
+  // `ernie bench --help`: the usage, which lists every command's flags.
+  // Only as the first flag, where it cannot be another flag's value.
+  if (!rest.empty() && (rest[0] == "-h" || rest[0] == "--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   try {
     if (cmd == "pack") return cli::cmd_pack(rest);
     if (cmd == "info") return cli::cmd_info(rest);

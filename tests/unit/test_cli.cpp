@@ -87,6 +87,19 @@ TEST_CASE("cli: errors are one line and an exit code, never a crash") {
   check_error(run("info -m " + dir.file("garbage.ernie")), "not an ernie packed model");
 }
 
+TEST_CASE("cli: --help, alone or after a command, prints the usage and exits 0") {
+  for (const char* args : {"--help", "-h", "help", "bench --help", "run -h"}) {
+    CAPTURE(args);
+    const Run r = run(args);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("usage: ernie <command> [flags]") != std::string::npos);
+    CHECK(r.out.find("bench --attention") != std::string::npos);
+    CHECK(r.err.empty());
+  }
+  // Anywhere else it is what it always was: a flag's value, or unknown.
+  check_error(run("info -m x.ernie --help"), "unknown flag --help");
+}
+
 TEST_CASE("cli: run streams, --json stands alone, and the same seed repeats") {
   const std::string& model = test::packed_golden("tiny-moe-b");
   Run a = run("run -m " + model + " -p 'Hello there' -n 12 --seed 5 --json");
