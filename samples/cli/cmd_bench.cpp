@@ -323,7 +323,7 @@ int bench_gemm(const Args& args, int threads) {
 
 // --attention: decode's attention alone over a DEPTH-position f16 cache.
 int bench_attention(const Args& args, int threads) {
-  const int64_t depth = args.get_int("-d", 4096, 0, int64_t{1} << 20);
+  const int64_t depth = args.get_int("-d", 4096, 0, 131072);  // the model's context
   const int tokens = static_cast<int>(args.get_int("-n", 20, 1, 10000));
   const ernie::dev::AttentionTiming a =
       with_core_errors([&] { return ernie::dev::time_decode_attention(threads, depth, tokens); });

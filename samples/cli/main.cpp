@@ -60,18 +60,16 @@ int main(int argc, char** argv) {
     std::fputs("ernie: usage error: no command given (see ernie --help)\n", stderr);
     return cli::kExitUsage;
   }
-  if (!std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+  auto is_help = [](const char* a) { return !std::strcmp(a, "-h") || !std::strcmp(a, "--help"); };
+  // `ernie --help`, `ernie help`, and `ernie bench --help`: the usage, which
+  // lists every command's flags. After a command only as its first flag,
+  // where it cannot be another flag's value.
+  if (is_help(argv[1]) || !std::strcmp(argv[1], "help") || (argc > 2 && is_help(argv[2]))) {
     std::fputs(kUsage, stdout);
     return 0;
   }
   std::string cmd = argv[1];
   std::vector<std::string> rest(argv + 2, argv + argc);
-  // `ernie bench --help`: the usage, which lists every command's flags.
-  // Only as the first flag, where it cannot be another flag's value.
-  if (!rest.empty() && (rest[0] == "-h" || rest[0] == "--help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
   try {
     if (cmd == "pack") return cli::cmd_pack(rest);
     if (cmd == "info") return cli::cmd_info(rest);

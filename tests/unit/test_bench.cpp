@@ -99,6 +99,8 @@ TEST_SUITE("bench") {
     CHECK(j["back_to_back_best_ms"].get<double>() <= j["back_to_back_ms"].get<double>());
     CHECK(test::run_cli("bench --attention -m x.ernie").code == 2);  // a model does not apply
     CHECK(test::run_cli("bench --attention -d -1").code == 2);
+    CHECK(test::run_cli("bench --attention -d 131073").code == 2);  // beyond the model's context
+    CHECK(test::run_cli("bench --attention -n 0").code == 2);
   }
 
   TEST_CASE("bench: bytes per token of tiny-moe-b, counted by hand") {

@@ -22,6 +22,8 @@ constexpr int64_t kLayers = 28, kHeads = 20, kKvHeads = 4, kHeadDim = 128;
 // About what one decoded token's weights take per layer at the q4 recipe
 // (2.08 GB / 28): more than an L3.
 constexpr uint64_t kBetweenBytes = uint64_t{72} << 20;
+// The model's context (max_position_embeddings).
+constexpr int64_t kMaxDepth = 131072;
 
 // A buffer from alloc_streamed (huge pages, as the sessions' caches).
 struct Streamed {
@@ -44,8 +46,9 @@ double median(std::vector<double> v) {
 }  // namespace
 
 AttentionTiming time_decode_attention(int n_threads, int64_t depth, int tokens) {
-  ERNIE_CHECK(n_threads >= 1 && depth >= 0 && depth <= (int64_t{1} << 20) && tokens >= 1, ERNIE_E_INVALID_ARGUMENT,
-              "attention probe: needs threads >= 1, 0 <= depth <= 1048576 and tokens >= 1");
+  ERNIE_CHECK(n_threads >= 1 && depth >= 0 && depth <= kMaxDepth && tokens >= 1, ERNIE_E_INVALID_ARGUMENT,
+              "attention probe: needs threads >= 1, 0 <= depth <= %lld and tokens >= 1",
+              static_cast<long long>(kMaxDepth));
   const int64_t len = depth + 1;
   const AttentionShape shape{kHeads, kKvHeads, kHeadDim};
   AttentionTiming r;
@@ -55,6 +58,13 @@ AttentionTiming time_decode_attention(int n_threads, int64_t depth, int tokens) 
   r.between_bytes = kBetweenBytes;
   const uint64_t layer_values = static_cast<uint64_t>(len * kKvHeads * kHeadDim);
   r.kv_bytes = 2 * kLayers * layer_values * sizeof(uint16_t);
+  // The caches, their source values and the buffer read between layers,
+  // all touched: refused up front rather than left to the OOM killer.
+  const uint64_t needed = r.kv_bytes + layer_values * sizeof(uint16_t) + kBetweenBytes;
+  const uint64_t available = available_memory_bytes();
+  ERNIE_CHECK(available == 0 || needed <= available, ERNIE_E_OUT_OF_MEMORY,
+              "attention probe: depth %lld needs %.1f GB, %.1f GB available", static_cast<long long>(depth),
+              needed / 1e9, available / 1e9);
 
   // Every layer's K and V: random f16 values (scores spread over a few
   // units, as in a model), [kv head][pos][head_dim].
@@ -79,7 +89,8 @@ AttentionTiming time_decode_attention(int n_threads, int64_t depth, int tokens) 
   std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
 
   // One token: every layer's attention, optionally after reading `between`
-  // on the same threads (not timed). Returns ms.
+  // on the same threads (not timed). Returns ms. (Not ReadBandwidthProbe:
+  // its own pool's threads would still spin while attention runs.)
   auto token = [&](bool reads) {
     double ms = 0;
     for (int64_t l = 0; l < kLayers; ++l) {
